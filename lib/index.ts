@@ -1,0 +1,4 @@
+// durabook: a limit-order-book matching engine with a native core and an honest WAL.
+export { Engine } from './engine.js';
+export { DurabookError, type ErrorCode } from './errors.js';
+export type * from './types.js';

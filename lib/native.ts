@@ -1,0 +1,61 @@
+// Loads the compiled addon with node-gyp-build: a prebuild from prebuilds/ when one fits this
+// platform, else build/Release from a local compile. The package root is found by walking up
+// from this file, so the same code works from lib/ (tests) and dist/lib/ (the package).
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DurabookError } from './errors.js';
+
+/** The per-engine methods the addon binds (see native/addon/binding.cc for the buffer layouts). */
+export interface NativeEngine {
+  submit(): void;
+  cancel(): void;
+  modify(): void;
+  addSymbol(name: string): void;
+  readTrades(): void;
+  bbo(): boolean;
+  depth(): Float64Array | undefined;
+  order(): boolean;
+  digest(): string;
+  checkInvariants(): string;
+  setCheckInvariants(on: boolean): void;
+  lastSeq(): number;
+}
+
+export interface NativeAddon {
+  createEngine(
+    limits: { maxOrders?: number; maxLevels?: number; maxSymbols?: number },
+    cmd: Float64Array,
+    res: Float64Array,
+  ): NativeEngine;
+  resHeader: number;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, 'utf8')).name === 'durabook') return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new DurabookError('NATIVE_UNAVAILABLE', 'cannot find the durabook package root');
+    dir = up;
+  }
+}
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+  try {
+    addon = load(packageRoot());
+  } catch (err) {
+    throw new DurabookError(
+      'NATIVE_UNAVAILABLE',
+      `the durabook native addon could not be loaded: ${(err as Error).message}`,
+    );
+  }
+  return addon;
+}

@@ -1,0 +1,150 @@
+// Public types of durabook: commands, reports, queries and options.
+// Numbers are JS numbers holding safe integers: prices in ticks (negative allowed), quantities in
+// lots (> 0), ids chosen by the caller (> 0). Nothing inside the engine is floating point.
+
+/** Side of an order. */
+export type Side = 'buy' | 'sell';
+/** Order type: a limit order has a price; a market order trades what is there. */
+export type OrderType = 'limit' | 'market';
+/** Time in force of a limit order: rest the remainder, kill it, or fill fully or not at all. */
+export type TimeInForce = 'gtc' | 'ioc' | 'fok';
+
+/** What happened to the order a command named, after the command. */
+export type OrderStatus = 'new' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected';
+
+/**
+ * Why a command was rejected or its remainder cancelled by the engine itself.
+ * A business outcome, not an error: the command was valid and is logged.
+ */
+export type RejectReason =
+  | 'POST_ONLY_WOULD_CROSS'
+  | 'DUPLICATE_ORDER_ID'
+  | 'UNKNOWN_ORDER'
+  | 'ORDER_LIMIT'
+  | 'LEVEL_LIMIT';
+
+/** A new order. `price` is required for limit orders and an optional protection limit for market orders. */
+export interface NewOrder {
+  symbol: string;
+  id: number;
+  side: Side;
+  type: OrderType;
+  price?: number;
+  qty: number;
+  /** Limit orders only; default 'gtc'. Market orders are always immediate-or-cancel. */
+  tif?: TimeInForce;
+  /** Limit gtc orders only; default false. Rejected with POST_ONLY_WOULD_CROSS if it would trade. */
+  postOnly?: boolean;
+}
+
+/** Cancel a resting order by id. */
+export interface CancelOrder {
+  id: number;
+}
+
+/**
+ * Change a resting order. `qty` is the new remaining quantity. Quantity down at the same price
+ * keeps time priority; a price change or quantity up re-queues at the back and may trade.
+ */
+export interface ModifyOrder {
+  id: number;
+  price?: number;
+  qty?: number;
+}
+
+/** One execution: the resting (maker) order traded with the incoming (taker) one at the maker's price. */
+export interface Trade {
+  makerId: number;
+  takerId: number;
+  price: number;
+  qty: number;
+}
+
+/** The outcome of one command. */
+export interface Report {
+  /** Sequence number of the command in the engine's log; await `engine.durable(seq)` before acting on it. */
+  seq: number;
+  id: number;
+  status: OrderStatus;
+  /** Quantity filled by this command. */
+  filledQty: number;
+  /** Quantity resting on the book after this command (0 when nothing rests). */
+  remainingQty: number;
+  /** Trades made by this command, in execution order. Shared and frozen when empty. */
+  trades: readonly Trade[];
+  /** Present when status is 'rejected', or 'cancelled' by an engine limit. */
+  reason: RejectReason | undefined;
+}
+
+/** A price level seen from outside: total quantity and number of orders. */
+export interface Level {
+  price: number;
+  qty: number;
+  orders: number;
+}
+
+/** Best bid and offer of a symbol. */
+export interface Bbo {
+  bid: { price: number; qty: number } | null;
+  ask: { price: number; qty: number } | null;
+}
+
+/** Top levels of a symbol's book, best first on each side. */
+export interface Depth {
+  bids: Level[];
+  asks: Level[];
+}
+
+/** A resting order. */
+export interface RestingOrder {
+  id: number;
+  symbol: string;
+  side: Side;
+  price: number;
+  remainingQty: number;
+}
+
+/** Durability mode: see the README's table for exactly what each promises. */
+export type Durability = 'durable' | 'async' | 'none';
+
+/** How open() treats damage in the WAL. */
+export type RecoveryMode = 'tolerate-tail' | 'strict' | 'point-in-time';
+
+/** Write-ahead log options. */
+export interface WalOptions {
+  /** Bytes per WAL segment file (default 64 MiB). */
+  segmentBytes?: number;
+  /** Records the ring between matching and the writer thread holds (default 65536). */
+  ringCapacity?: number;
+  /** 'async' mode: sync at least this often, in milliseconds (default 5). */
+  asyncFlushMs?: number;
+  /** 'async' mode: sync after this many records (default 2000). */
+  asyncFlushRecords?: number;
+  /** Pin the writer thread to this CPU, or null for no pinning (default null). */
+  writerCpu?: number | null;
+  /** Log trades too, so that recovery can check that replay reproduces them (default true). */
+  logTrades?: boolean;
+}
+
+/** Caps that reject with a reason instead of exhausting memory. */
+export interface EngineLimits {
+  /** Resting orders in the whole engine (default 10,000,000). */
+  maxOrders?: number;
+  /** Price levels per side of one book (default 1,000,000). */
+  maxLevels?: number;
+  /** Symbols in the engine (default 65,536). */
+  maxSymbols?: number;
+}
+
+/** Options of Engine.open(). */
+export interface EngineOptions {
+  /** Directory of WAL segments and snapshots. Omitted: an in-memory engine with durability 'none'. */
+  dir?: string;
+  /** Default 'durable' when dir is set, 'none' otherwise. */
+  durability?: Durability;
+  /** Symbols to have from the start; more with engine.addSymbol(). */
+  symbols?: string[];
+  wal?: WalOptions;
+  recovery?: RecoveryMode;
+  limits?: EngineLimits;
+}

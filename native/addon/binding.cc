@@ -1,0 +1,324 @@
+// The Node-API binding: a thin layer over the core MatchingEngine.
+//
+// Why commands and results travel through shared Float64Arrays: a Node-API call costs ~30 ns
+// but converting arguments and building a JS object in native code costs several times that.
+// JS writes a command's fields into `cmd`, calls a method with no arguments, and reads the
+// report from `res`; the report object is built in JS, where object creation is cheap.
+// Every value read from `cmd` is re-validated here: no input may corrupt the book.
+//
+// res layout after submit/cancel/modify/addSymbol:
+//   [0] seq  [1] status (or -CommandError when refused)  [2] reason  [3] filledQty
+//   [4] remainingQty  [5] tradeCount  [6 + 3i ..] makerId, price, qty of trade i
+// (trades past the buffer's capacity are fetched with readTrades(from)).
+#include <napi.h>
+
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "matching_engine.h"
+
+namespace durabook {
+namespace {
+
+constexpr int kResHeader = 6;
+
+int64_t nowMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+// A JS number to int64 only when it is a safe integer; NaN and infinities fail the range test
+// before the cast, which would otherwise be undefined behaviour.
+bool toInt64(double d, int64_t* out) {
+  if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0)) return false;
+  int64_t v = static_cast<int64_t>(d);
+  if (static_cast<double>(v) != d) return false;
+  *out = v;
+  return true;
+}
+
+struct EngineHandle {
+  explicit EngineHandle(const EngineLimits& limits) : engine(limits) {}
+  MatchingEngine engine;
+  double* cmd = nullptr;
+  double* res = nullptr;
+  size_t resLen = 0;
+  Napi::Reference<Napi::Float64Array> cmdRef;
+  Napi::Reference<Napi::Float64Array> resRef;
+  bool checkInvariants = false;
+  std::string invariantError;
+  std::vector<LevelView> bids, asks;
+};
+
+EngineHandle* handleOf(const Napi::CallbackInfo& info) { return static_cast<EngineHandle*>(info.Data()); }
+
+void writeRefusal(EngineHandle* h, CommandError e) {
+  h->res[1] = -static_cast<double>(static_cast<int>(e));
+  h->res[5] = 0;
+}
+
+void writeTrades(EngineHandle* h, uint32_t from, uint32_t count) {
+  const std::vector<Trade>& trades = h->engine.trades();
+  const size_t cap = (h->resLen - kResHeader) / 3;
+  double* out = h->res + kResHeader;
+  for (uint32_t i = 0; i < count && i < cap; ++i) {
+    const Trade& t = trades[from + i];
+    out[3 * i] = static_cast<double>(t.makerId);
+    out[3 * i + 1] = static_cast<double>(t.price);
+    out[3 * i + 2] = static_cast<double>(t.qty);
+  }
+}
+
+void writeReport(EngineHandle* h, CommandError e, const Report& r) {
+  if (e != CommandError::Ok) {
+    writeRefusal(h, e);
+    return;
+  }
+  if (h->checkInvariants) {
+    h->invariantError = h->engine.checkInvariants();
+    if (!h->invariantError.empty()) {
+      h->res[1] = -255;
+      return;
+    }
+  }
+  double* res = h->res;
+  res[0] = static_cast<double>(r.seq);
+  res[1] = static_cast<double>(static_cast<int>(r.status));
+  res[2] = static_cast<double>(static_cast<int>(r.reason));
+  res[3] = static_cast<double>(r.filledQty);
+  res[4] = static_cast<double>(r.remainingQty);
+  res[5] = static_cast<double>(r.tradeCount);
+  if (r.tradeCount) writeTrades(h, r.tradeBegin, r.tradeCount);
+}
+
+// cmd: [0] symbol [1] id [2] price [3] qty [4] flags (bit0 sell, bits1-2 tif, bit3 market,
+// bit4 postOnly, bit5 hasPrice) — the same flag bits as the WAL's NEW record.
+Napi::Value Submit(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  const double* c = h->cmd;
+  NewOrderCmd cmd;
+  int64_t sym, flags;
+  if (!toInt64(c[0], &sym) || sym < 0 || sym > UINT32_MAX) return writeRefusal(h, CommandError::UnknownSymbol), info.Env().Undefined();
+  if (!toInt64(c[1], &cmd.id)) return writeRefusal(h, CommandError::BadId), info.Env().Undefined();
+  if (!toInt64(c[3], &cmd.qty)) return writeRefusal(h, CommandError::BadQty), info.Env().Undefined();
+  if (!toInt64(c[4], &flags) || flags < 0 || flags > 63) return writeRefusal(h, CommandError::BadSide), info.Env().Undefined();
+  cmd.symbol = static_cast<uint32_t>(sym);
+  cmd.side = (flags & 1) ? Side::Sell : Side::Buy;
+  cmd.tif = static_cast<Tif>((flags >> 1) & 3);
+  cmd.market = (flags >> 3) & 1;
+  cmd.postOnly = (flags >> 4) & 1;
+  cmd.hasPrice = (flags >> 5) & 1;
+  if (cmd.hasPrice && !toInt64(c[2], &cmd.price)) return writeRefusal(h, CommandError::BadPrice), info.Env().Undefined();
+  h->engine.setClock(nowMicros());
+  h->engine.clearTrades();
+  Report r;
+  writeReport(h, h->engine.submit(cmd, &r), r);
+  return info.Env().Undefined();
+}
+
+// cmd: [1] id
+Napi::Value Cancel(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  int64_t id;
+  if (!toInt64(h->cmd[1], &id)) return writeRefusal(h, CommandError::BadId), info.Env().Undefined();
+  h->engine.setClock(nowMicros());
+  h->engine.clearTrades();
+  Report r;
+  writeReport(h, h->engine.cancel(id, &r), r);
+  return info.Env().Undefined();
+}
+
+// cmd: [1] id [2] price [3] qty [4] flags (bit0 hasPrice, bit1 hasQty)
+Napi::Value Modify(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  const double* c = h->cmd;
+  ModifyCmd cmd;
+  int64_t flags;
+  if (!toInt64(c[1], &cmd.id)) return writeRefusal(h, CommandError::BadId), info.Env().Undefined();
+  if (!toInt64(c[4], &flags) || flags < 0 || flags > 3) return writeRefusal(h, CommandError::EmptyModify), info.Env().Undefined();
+  cmd.hasPrice = flags & 1;
+  cmd.hasQty = (flags >> 1) & 1;
+  if (cmd.hasPrice && !toInt64(c[2], &cmd.price)) return writeRefusal(h, CommandError::BadPrice), info.Env().Undefined();
+  if (cmd.hasQty && !toInt64(c[3], &cmd.qty)) return writeRefusal(h, CommandError::BadQty), info.Env().Undefined();
+  h->engine.setClock(nowMicros());
+  h->engine.clearTrades();
+  Report r;
+  writeReport(h, h->engine.modify(cmd, &r), r);
+  return info.Env().Undefined();
+}
+
+Napi::Value AddSymbol(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  if (info.Length() < 1 || !info[0].IsString()) return writeRefusal(h, CommandError::BadSymbolName), info.Env().Undefined();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  h->engine.setClock(nowMicros());
+  h->engine.clearTrades();
+  Report r;
+  writeReport(h, h->engine.addSymbol(name, &r), r);
+  return info.Env().Undefined();
+}
+
+// Fetches trades [from, from + capacity) of the last command into res[6..].
+Napi::Value ReadTrades(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  int64_t from;
+  const size_t n = h->engine.trades().size();
+  if (!toInt64(h->cmd[0], &from) || from < 0 || static_cast<size_t>(from) >= n) return info.Env().Undefined();
+  writeTrades(h, static_cast<uint32_t>(from), static_cast<uint32_t>(n - static_cast<size_t>(from)));
+  return info.Env().Undefined();
+}
+
+bool symbolArg(EngineHandle* h, uint32_t* sym) {
+  int64_t s;
+  if (!toInt64(h->cmd[0], &s) || s < 0 || s >= h->engine.symbolCount()) return false;
+  *sym = static_cast<uint32_t>(s);
+  return true;
+}
+
+// cmd: [0] symbol → res: [0] hasBid [1] bidPrice [2] bidQty [3] hasAsk [4] askPrice [5] askQty
+Napi::Value Bbo(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  uint32_t sym;
+  if (!symbolArg(h, &sym)) return Napi::Boolean::New(info.Env(), false);
+  LevelView v;
+  bool b = h->engine.best(sym, Side::Buy, &v);
+  h->res[0] = b;
+  h->res[1] = b ? static_cast<double>(v.price) : 0;
+  h->res[2] = b ? static_cast<double>(v.qty) : 0;
+  bool a = h->engine.best(sym, Side::Sell, &v);
+  h->res[3] = a;
+  h->res[4] = a ? static_cast<double>(v.price) : 0;
+  h->res[5] = a ? static_cast<double>(v.qty) : 0;
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// cmd: [0] symbol [1] levels → a new Float64Array [nBids, nAsks, (price, qty, orders)...]
+Napi::Value Depth(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  uint32_t sym;
+  int64_t n;
+  if (!symbolArg(h, &sym) || !toInt64(h->cmd[1], &n) || n < 0) return info.Env().Undefined();
+  const uint32_t levels = n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
+  h->engine.depth(sym, levels, &h->bids, &h->asks);
+  const size_t len = 2 + 3 * (h->bids.size() + h->asks.size());
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), len);
+  out[0] = static_cast<double>(h->bids.size());
+  out[1] = static_cast<double>(h->asks.size());
+  size_t k = 2;
+  for (const auto* side : {&h->bids, &h->asks})
+    for (const LevelView& l : *side) {
+      out[k++] = static_cast<double>(l.price);
+      out[k++] = static_cast<double>(l.qty);
+      out[k++] = static_cast<double>(l.orders);
+    }
+  return out;
+}
+
+// cmd: [1] id → res: [0] found [1] symbol [2] side [3] price [4] remainingQty; returns found.
+Napi::Value OrderQuery(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  int64_t id;
+  const Order* o = toInt64(h->cmd[1], &id) ? h->engine.findOrder(id) : nullptr;
+  if (!o) return Napi::Boolean::New(info.Env(), false);
+  h->res[1] = o->symbol;
+  h->res[2] = static_cast<double>(static_cast<int>(o->side));
+  h->res[3] = static_cast<double>(o->price);
+  h->res[4] = static_cast<double>(o->qty);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+Napi::Value Digest(const Napi::CallbackInfo& info) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(handleOf(info)->engine.digest()));
+  return Napi::String::New(info.Env(), buf);
+}
+
+Napi::Value CheckInvariants(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  std::string why = h->invariantError.empty() ? h->engine.checkInvariants() : h->invariantError;
+  return Napi::String::New(info.Env(), why);
+}
+
+Napi::Value SetCheckInvariants(const Napi::CallbackInfo& info) {
+  handleOf(info)->checkInvariants = info.Length() > 0 && info[0].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+Napi::Value LastSeq(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(handleOf(info)->engine.lastSeq()));
+}
+
+uint32_t limitOption(const Napi::Object& o, const char* key, uint32_t fallback) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) return fallback;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 1 && d <= 4294967295.0)) return fallback;
+  return static_cast<uint32_t>(d);
+}
+
+// createEngine({ maxOrders, maxLevels, maxSymbols }, cmd: Float64Array, res: Float64Array)
+Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsObject() || !info[1].IsTypedArray() || !info[2].IsTypedArray()) {
+    Napi::TypeError::New(env, "createEngine(options, cmd, res)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::TypedArray cmdTa = info[1].As<Napi::TypedArray>();
+  Napi::TypedArray resTa = info[2].As<Napi::TypedArray>();
+  if (cmdTa.TypedArrayType() != napi_float64_array || resTa.TypedArrayType() != napi_float64_array ||
+      cmdTa.ElementLength() < 8 || resTa.ElementLength() < kResHeader + 3) {
+    Napi::TypeError::New(env, "cmd and res must be Float64Arrays (cmd >= 8, res >= 9 elements)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object opts = info[0].As<Napi::Object>();
+  EngineLimits limits;
+  limits.maxOrders = limitOption(opts, "maxOrders", limits.maxOrders);
+  limits.maxLevels = limitOption(opts, "maxLevels", limits.maxLevels);
+  limits.maxSymbols = limitOption(opts, "maxSymbols", limits.maxSymbols);
+
+  auto* h = new EngineHandle(limits);
+  Napi::Float64Array cmd = cmdTa.As<Napi::Float64Array>();
+  Napi::Float64Array res = resTa.As<Napi::Float64Array>();
+  h->cmd = cmd.Data();
+  h->res = res.Data();
+  h->resLen = res.ElementLength();
+  h->cmdRef = Napi::Persistent(cmd);
+  h->resRef = Napi::Persistent(res);
+
+  Napi::Object obj = Napi::Object::New(env);
+  auto bind = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
+    obj.Set(name, Napi::Function::New(env, fn, name, h));
+  };
+  bind("submit", Submit);
+  bind("cancel", Cancel);
+  bind("modify", Modify);
+  bind("addSymbol", AddSymbol);
+  bind("readTrades", ReadTrades);
+  bind("bbo", Bbo);
+  bind("depth", Depth);
+  bind("order", OrderQuery);
+  bind("digest", Digest);
+  bind("checkInvariants", CheckInvariants);
+  bind("setCheckInvariants", SetCheckInvariants);
+  bind("lastSeq", LastSeq);
+  // The handle lives as long as the object that carries its methods.
+  obj.AddFinalizer([](Napi::Env, EngineHandle* p) { delete p; }, h);
+  return obj;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
+  exports.Set("resHeader", Napi::Number::New(env, kResHeader));
+  return exports;
+}
+
+}  // namespace
+}  // namespace durabook
+
+static Napi::Object InitDurabook(Napi::Env env, Napi::Object exports) { return durabook::Init(env, exports); }
+NODE_API_MODULE(durabook, InitDurabook)
