@@ -25,9 +25,12 @@ namespace {
 
 constexpr int kResHeader = 6;
 
-int64_t nowMicros() {
+// The engine clock, read once per native call. The coarse clock costs ~6 ns here against
+// ~31 ns for the precise one (measured on this machine), a sixth of a per-call budget; its
+// resolution is the kernel tick (1-4 ms). Timestamps are logged, never used for matching.
+int64_t nowMicros(bool precise) {
   timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
+  clock_gettime(precise ? CLOCK_REALTIME : CLOCK_REALTIME_COARSE, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
@@ -50,11 +53,23 @@ struct EngineHandle {
   Napi::Reference<Napi::Float64Array> cmdRef;
   Napi::Reference<Napi::Float64Array> resRef;
   bool checkInvariants = false;
+  bool preciseClock = false;
   std::string invariantError;
+  int64_t now() const { return nowMicros(preciseClock); }
   std::vector<LevelView> bids, asks;
 };
 
 EngineHandle* handleOf(const Napi::CallbackInfo& info) { return static_cast<EngineHandle*>(info.Data()); }
+
+// The per-command methods skip node-addon-api's CallbackInfo (argument vector, `this`, a
+// wrapper object): they take no arguments, and that saves ~10 ns a call.
+template <void (*Fn)(EngineHandle*)>
+napi_value RawMethod(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data);
+  Fn(static_cast<EngineHandle*>(data));
+  return nullptr;
+}
 
 void writeRefusal(EngineHandle* h, CommandError e) {
   h->res[1] = -static_cast<double>(static_cast<int>(e));
@@ -97,65 +112,62 @@ void writeReport(EngineHandle* h, CommandError e, const Report& r) {
 
 // cmd: [0] symbol [1] id [2] price [3] qty [4] flags (bit0 sell, bits1-2 tif, bit3 market,
 // bit4 postOnly, bit5 hasPrice) — the same flag bits as the WAL's NEW record.
-Napi::Value Submit(const Napi::CallbackInfo& info) {
-  EngineHandle* h = handleOf(info);
+void Submit(EngineHandle* h) {
   const double* c = h->cmd;
   NewOrderCmd cmd;
   int64_t sym, flags;
-  if (!toInt64(c[0], &sym) || sym < 0 || sym > UINT32_MAX) return writeRefusal(h, CommandError::UnknownSymbol), info.Env().Undefined();
-  if (!toInt64(c[1], &cmd.id)) return writeRefusal(h, CommandError::BadId), info.Env().Undefined();
-  if (!toInt64(c[3], &cmd.qty)) return writeRefusal(h, CommandError::BadQty), info.Env().Undefined();
-  if (!toInt64(c[4], &flags) || flags < 0 || flags > 63) return writeRefusal(h, CommandError::BadSide), info.Env().Undefined();
+  if (!toInt64(c[0], &sym) || sym < 0 || sym > UINT32_MAX) return writeRefusal(h, CommandError::UnknownSymbol);
+  if (!toInt64(c[1], &cmd.id)) return writeRefusal(h, CommandError::BadId);
+  if (!toInt64(c[3], &cmd.qty)) return writeRefusal(h, CommandError::BadQty);
+  if (!toInt64(c[4], &flags) || flags < 0 || flags > 63) return writeRefusal(h, CommandError::BadSide);
   cmd.symbol = static_cast<uint32_t>(sym);
   cmd.side = (flags & 1) ? Side::Sell : Side::Buy;
   cmd.tif = static_cast<Tif>((flags >> 1) & 3);
   cmd.market = (flags >> 3) & 1;
   cmd.postOnly = (flags >> 4) & 1;
   cmd.hasPrice = (flags >> 5) & 1;
-  if (cmd.hasPrice && !toInt64(c[2], &cmd.price)) return writeRefusal(h, CommandError::BadPrice), info.Env().Undefined();
-  h->engine.setClock(nowMicros());
+  if (cmd.hasPrice && !toInt64(c[2], &cmd.price)) return writeRefusal(h, CommandError::BadPrice);
+  h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
   writeReport(h, h->engine.submit(cmd, &r), r);
-  return info.Env().Undefined();
+
 }
 
 // cmd: [1] id
-Napi::Value Cancel(const Napi::CallbackInfo& info) {
-  EngineHandle* h = handleOf(info);
+void Cancel(EngineHandle* h) {
   int64_t id;
-  if (!toInt64(h->cmd[1], &id)) return writeRefusal(h, CommandError::BadId), info.Env().Undefined();
-  h->engine.setClock(nowMicros());
+  if (!toInt64(h->cmd[1], &id)) return writeRefusal(h, CommandError::BadId);
+  h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
   writeReport(h, h->engine.cancel(id, &r), r);
-  return info.Env().Undefined();
+
 }
 
 // cmd: [1] id [2] price [3] qty [4] flags (bit0 hasPrice, bit1 hasQty)
-Napi::Value Modify(const Napi::CallbackInfo& info) {
-  EngineHandle* h = handleOf(info);
+void Modify(EngineHandle* h) {
   const double* c = h->cmd;
   ModifyCmd cmd;
   int64_t flags;
-  if (!toInt64(c[1], &cmd.id)) return writeRefusal(h, CommandError::BadId), info.Env().Undefined();
-  if (!toInt64(c[4], &flags) || flags < 0 || flags > 3) return writeRefusal(h, CommandError::EmptyModify), info.Env().Undefined();
+  if (!toInt64(c[1], &cmd.id)) return writeRefusal(h, CommandError::BadId);
+  if (!toInt64(c[4], &flags) || flags < 0 || flags > 3) return writeRefusal(h, CommandError::EmptyModify);
   cmd.hasPrice = flags & 1;
   cmd.hasQty = (flags >> 1) & 1;
-  if (cmd.hasPrice && !toInt64(c[2], &cmd.price)) return writeRefusal(h, CommandError::BadPrice), info.Env().Undefined();
-  if (cmd.hasQty && !toInt64(c[3], &cmd.qty)) return writeRefusal(h, CommandError::BadQty), info.Env().Undefined();
-  h->engine.setClock(nowMicros());
+  if (cmd.hasPrice && !toInt64(c[2], &cmd.price)) return writeRefusal(h, CommandError::BadPrice);
+  if (cmd.hasQty && !toInt64(c[3], &cmd.qty)) return writeRefusal(h, CommandError::BadQty);
+  h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
   writeReport(h, h->engine.modify(cmd, &r), r);
-  return info.Env().Undefined();
+
 }
 
 Napi::Value AddSymbol(const Napi::CallbackInfo& info) {
   EngineHandle* h = handleOf(info);
   if (info.Length() < 1 || !info[0].IsString()) return writeRefusal(h, CommandError::BadSymbolName), info.Env().Undefined();
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  h->engine.setClock(nowMicros());
+  h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
   writeReport(h, h->engine.addSymbol(name, &r), r);
@@ -280,8 +292,10 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
   limits.maxOrders = limitOption(opts, "maxOrders", limits.maxOrders);
   limits.maxLevels = limitOption(opts, "maxLevels", limits.maxLevels);
   limits.maxSymbols = limitOption(opts, "maxSymbols", limits.maxSymbols);
+  const bool preciseClock = opts.Get("preciseClock").ToBoolean().Value();
 
   auto* h = new EngineHandle(limits);
+  h->preciseClock = preciseClock;
   Napi::Float64Array cmd = cmdTa.As<Napi::Float64Array>();
   Napi::Float64Array res = resTa.As<Napi::Float64Array>();
   h->cmd = cmd.Data();
@@ -294,9 +308,14 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
   auto bind = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
     obj.Set(name, Napi::Function::New(env, fn, name, h));
   };
-  bind("submit", Submit);
-  bind("cancel", Cancel);
-  bind("modify", Modify);
+  auto bindRaw = [&](const char* name, napi_callback cb) {
+    napi_value fn;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, h, &fn);
+    obj.Set(name, Napi::Value(env, fn));
+  };
+  bindRaw("submit", RawMethod<Submit>);
+  bindRaw("cancel", RawMethod<Cancel>);
+  bindRaw("modify", RawMethod<Modify>);
   bind("addSymbol", AddSymbol);
   bind("readTrades", ReadTrades);
   bind("bbo", Bbo);
