@@ -13,42 +13,15 @@ import type {
   Level,
   ModifyOrder,
   NewOrder,
-  OrderStatus,
-  RejectReason,
   Report,
   RestingOrder,
   Trade,
 } from './types.js';
 import { isPlainObject, object, optionalBoolean, positiveInteger, safeInteger } from './validate.js';
 import { resolveOptions } from './options.js';
+import { BatchResult, type CommandBatch } from './batch.js';
+import { COMMAND_ERROR_FIELDS, REASONS as REASON, STATUSES as STATUS } from './codes.js';
 
-// Codes shared with native/core/types.h (OrderStatus, Reason, CommandError).
-const STATUS: readonly OrderStatus[] = ['new', 'partially_filled', 'filled', 'cancelled', 'rejected'];
-const REASON: readonly (RejectReason | undefined)[] = [
-  undefined,
-  'POST_ONLY_WOULD_CROSS',
-  'DUPLICATE_ORDER_ID',
-  'UNKNOWN_ORDER',
-  'ORDER_LIMIT',
-  'LEVEL_LIMIT',
-];
-const COMMAND_ERROR: readonly string[] = [
-  'ok',
-  'id',
-  'qty',
-  'price',
-  'side',
-  'tif',
-  'price',
-  'tif',
-  'postOnly',
-  'modify',
-  'symbol',
-  'symbol',
-  'symbol',
-  'symbols',
-  'seq',
-];
 const INVARIANT_BROKEN = -255;
 
 // NEW-record flag bits (native/core/wal_format.h): bit0 sell, bits1-2 tif, bit3 market,
@@ -70,6 +43,7 @@ export class Engine {
   readonly #resHeader: number;
   readonly #symbolIds = new Map<string, number>();
   readonly #symbols: string[] = [];
+  readonly #batchResult = new BatchResult();
   #closed = false;
 
   private constructor(limits: { maxOrders?: number; maxLevels?: number; maxSymbols?: number }) {
@@ -188,6 +162,31 @@ export class Engine {
     cmd[4] = flags;
     this.#native.modify();
     return this.#report(id);
+  }
+
+  /** Index of a symbol, for CommandBatch. */
+  symbolIndex(symbol: string): number {
+    this.#checkOpen();
+    return this.#symbolId(symbol);
+  }
+
+  /**
+   * Applies a batch in one native call. Results land in `result` (or in an engine-owned
+   * BatchResult reused by the next call). A batch with a refused command applies nothing.
+   */
+  submitBatch(batch: CommandBatch, result: BatchResult = this.#batchResult): BatchResult {
+    this.#checkOpen();
+    const count = batch.length;
+    result.prepare(count);
+    const trades = this.#native.submitBatch(batch.buffer, count, result.out, result.tradeBuf);
+    if (trades < 0) {
+      const index = -1 - trades;
+      const field = COMMAND_ERROR_FIELDS[result.out[0]] ?? 'command';
+      throw new DurabookError('INVALID_ARGUMENT', `batch command ${index} refused: bad ${field}`, { index, field });
+    }
+    if (result.ensureTrades(trades)) this.#native.copyBatchTrades(result.tradeBuf);
+    result.settle(count, trades);
+    return result;
   }
 
   /** Best bid and offer. */
@@ -311,7 +310,7 @@ export class Engine {
     if (code === INVARIANT_BROKEN) {
       throw new DurabookError('ENGINE_FAILED', `engine invariant broken: ${this.#native.checkInvariants()}`);
     }
-    const field = COMMAND_ERROR[-code] ?? 'command';
+    const field = COMMAND_ERROR_FIELDS[-code] ?? 'command';
     throw new DurabookError('INVALID_ARGUMENT', `native engine refused ${field} of ${describe(what)}`, what);
   }
 }

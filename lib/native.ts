@@ -21,6 +21,8 @@ export interface NativeEngine {
   checkInvariants(): string;
   setCheckInvariants(on: boolean): void;
   lastSeq(): number;
+  submitBatch(cmds: Float64Array, count: number, out: Float64Array, trades: Float64Array): number;
+  copyBatchTrades(trades: Float64Array): void;
 }
 
 export interface NativeAddon {

@@ -203,8 +203,20 @@ CommandError MatchingEngine::submit(const NewOrderCmd& c, Report* r) {
   return CommandError::Ok;
 }
 
+CommandError MatchingEngine::validateCancel(int64_t id) {
+  return validPositive(id) ? CommandError::Ok : CommandError::BadId;
+}
+
+CommandError MatchingEngine::validateModify(const ModifyCmd& c) {
+  if (!validPositive(c.id)) return CommandError::BadId;
+  if (!c.hasPrice && !c.hasQty) return CommandError::EmptyModify;
+  if (c.hasQty && !validPositive(c.qty)) return CommandError::BadQty;
+  if (c.hasPrice && !validPrice(c.price)) return CommandError::BadPrice;
+  return CommandError::Ok;
+}
+
 CommandError MatchingEngine::cancel(int64_t id, Report* r) {
-  if (!validPositive(id)) return CommandError::BadId;
+  if (CommandError e = validateCancel(id); e != CommandError::Ok) return e;
   beginCommand(r, id);
   if (journal_) journal_->logCancel(seq_, id);
   const uint32_t oi = ids_.find(id);
@@ -222,10 +234,7 @@ CommandError MatchingEngine::cancel(int64_t id, Report* r) {
 }
 
 CommandError MatchingEngine::modify(const ModifyCmd& c, Report* r) {
-  if (!validPositive(c.id)) return CommandError::BadId;
-  if (!c.hasPrice && !c.hasQty) return CommandError::EmptyModify;
-  if (c.hasQty && !validPositive(c.qty)) return CommandError::BadQty;
-  if (c.hasPrice && !validPrice(c.price)) return CommandError::BadPrice;
+  if (CommandError e = validateModify(c); e != CommandError::Ok) return e;
   beginCommand(r, c.id);
   if (journal_) journal_->logModify(seq_, c);
   const uint32_t oi = ids_.find(c.id);

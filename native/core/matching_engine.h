@@ -35,6 +35,12 @@ class MatchingEngine {
   CommandError cancel(int64_t id, Report* r);
   CommandError modify(const ModifyCmd& cmd, Report* r);
 
+  // The checks submit()/modify()/cancel() make before applying anything, exposed so that a
+  // batch can be refused whole before any of it applies.
+  CommandError validateNew(const NewOrderCmd& c) const;
+  static CommandError validateModify(const ModifyCmd& c);
+  static CommandError validateCancel(int64_t id);
+
   // Sets the engine clock (microseconds). The change is logged with the next command.
   void setClock(int64_t ts) {
     if (ts != clock_) {
@@ -79,7 +85,6 @@ class MatchingEngine {
   const EngineLimits& limits() const { return limits_; }
 
  private:
-  CommandError validateNew(const NewOrderCmd& c) const;
   void beginCommand(Report* r, int64_t id);
   // Matches `qty` of a taker against the opposite side; returns the quantity left.
   int64_t match(OrderBook& book, Side takerSide, bool hasLimit, int64_t limit, int64_t qty, int64_t takerId);
