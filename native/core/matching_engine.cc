@@ -309,6 +309,39 @@ const Order* MatchingEngine::findOrder(int64_t id) const {
   return oi == IdIndex::kNotFound ? nullptr : &pool_[oi];
 }
 
+bool MatchingEngine::restoreSymbol(std::string_view name) {
+  if (findSymbol(name) != UINT32_MAX) return false;
+  names_.emplace_back(name);
+  symbolIndex_.emplace(names_.back(), static_cast<uint32_t>(names_.size() - 1));
+  books_.emplace_back();
+  return true;
+}
+
+bool MatchingEngine::restoreOrder(const Order& src) {
+  if (src.symbol >= books_.size() || ids_.find(src.id) != IdIndex::kNotFound) return false;
+  const uint32_t oi = pool_.allocate();
+  pool_[oi] = Order{src.id, src.price, src.qty, src.ts, kNil, kNil, kNil, src.symbol, src.side, src.postOnly};
+  if (!books_[src.symbol].append(pool_, oi, UINT32_MAX)) {
+    pool_.release(oi);
+    return false;
+  }
+  ids_.insert(src.id, oi);
+  return true;
+}
+
+void MatchingEngine::reset() {
+  books_.clear();
+  names_.clear();
+  symbolIndex_.clear();
+  pool_.clear();
+  ids_.clear();
+  trades_.clear();
+  seq_ = 0;
+  clock_ = 0;
+  clockDirty_ = false;
+  totals_ = Totals{};
+}
+
 uint64_t MatchingEngine::digest() const {
   Fnv f;
   f.add(seq_);

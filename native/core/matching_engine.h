@@ -84,6 +84,33 @@ class MatchingEngine {
 
   const EngineLimits& limits() const { return limits_; }
 
+  // --- snapshot support (snapshot.cc) ----------------------------------------------------
+  // Visits resting orders symbol by symbol, bids then asks, levels worst to best, FIFO order.
+  template <typename F>
+  void forEachRestingOrder(F&& f) const {
+    for (uint32_t s = 0; s < books_.size(); ++s) {
+      const OrderBook& book = books_[s];
+      for (Side side : {Side::Buy, Side::Sell}) {
+        const BookSide& bs = book.side(side);
+        for (size_t i = bs.size(); i-- > 0;)
+          for (uint32_t o = book.level(bs.nth(i)).head; o != kNil; o = pool_[o].next) f(pool_[o]);
+      }
+    }
+  }
+  // Adds a symbol without logging or consuming a seq.
+  bool restoreSymbol(std::string_view name);
+  // Appends a resting order at the back of its level, without matching or logging. Returns
+  // false (changing nothing) for a live duplicate id or a level total past the safe range.
+  bool restoreOrder(const Order& o);
+  void restoreCounters(uint64_t seq, int64_t clock, const Totals& totals) {
+    seq_ = seq;
+    clock_ = clock;
+    clockDirty_ = false;
+    totals_ = totals;
+  }
+  // Back to an empty engine (no symbols, seq 0).
+  void reset();
+
  private:
   void beginCommand(Report* r, int64_t id);
   // Matches `qty` of a taker against the opposite side; returns the quantity left.
