@@ -1,0 +1,400 @@
+#include "wal_recovery.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "wal_format.h"
+
+namespace durabook {
+
+const char* to_string(RecoveryStatus s) {
+  switch (s) {
+    case RecoveryStatus::Ok: return "ok";
+    case RecoveryStatus::Corrupt: return "corrupt";
+    case RecoveryStatus::Diverged: return "diverged";
+    case RecoveryStatus::IoError: return "io error";
+  }
+  return "unknown";
+}
+
+std::string segment_file_name(uint64_t firstSeq) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "wal-%020" PRIu64 ".log", firstSeq);
+  return buf;
+}
+
+bool parse_segment_file_name(const std::string& name, uint64_t* firstSeq) {
+  if (name.size() != 28 || name.compare(0, 4, "wal-") != 0 || name.compare(24, 4, ".log") != 0) return false;
+  uint64_t v = 0;
+  for (size_t i = 4; i < 24; ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
+  }
+  *firstSeq = v;
+  return true;
+}
+
+namespace {
+
+struct Segment {
+  uint64_t firstSeq;
+  std::string name;
+  std::string path;
+};
+
+int readFile(FileLayer* fs, const std::string& path, std::vector<uint8_t>* buf) {
+  uint64_t size = 0;
+  if (int e = fs->fileSize(path, &size)) return e;
+  int fd;
+  if (int e = fs->open(path, kOpenReadOnly, &fd)) return e;
+  buf->resize(size);
+  size_t got = 0;
+  int e = size ? fs->pread(fd, buf->data(), size, 0, &got) : 0;
+  fs->close(fd);
+  if (e) return e;
+  buf->resize(got);
+  return 0;
+}
+
+// The replay state carried across segments.
+class Replayer {
+ public:
+  Replayer(MatchingEngine* engine, RecoveryResult* out) : e_(engine), out_(out) {}
+
+  // Checks the sequence chain for the next record; returns an empty string or what is wrong.
+  std::string chain(const WalRecord& r) {
+    if (!started_) {
+      started_ = true;
+      lastInput_ = r.type == WalType::Trade ? r.seq : r.seq - 1;
+    }
+    char buf[160];
+    if (r.type == WalType::Trade) {
+      if (r.seq != lastInput_ || clockPending_) {
+        std::snprintf(buf, sizeof buf, "trade record with seq %" PRIu64 " where %" PRIu64 " was expected", r.seq, lastInput_);
+        return buf;
+      }
+      return {};
+    }
+    const uint64_t want = lastInput_ + 1;
+    if (r.seq != want || (r.type == WalType::Clock && clockPending_)) {
+      std::snprintf(buf, sizeof buf, "seq %" PRIu64 " where %" PRIu64 " was expected", r.seq, want);
+      return buf;
+    }
+    if (r.type == WalType::Clock) {
+      clockPending_ = true;
+    } else {
+      clockPending_ = false;
+      lastInput_ = r.seq;
+    }
+    return {};
+  }
+
+  // Applies a chained record. Returns Ok, or Diverged with *why.
+  RecoveryStatus apply(const WalRecord& r, std::string* why) {
+    // Records the starting state already covers are checked (chain) but not applied; a trade
+    // is verified only against a command this replay applied.
+    if (r.type == WalType::Trade ? !(applied_ && r.seq == e_->lastSeq()) : r.seq <= e_->lastSeq())
+      return RecoveryStatus::Ok;
+    char buf[200];
+    switch (r.type) {
+      case WalType::Clock:
+        pendingClock_ = r.clock.ts_us;
+        hasPendingClock_ = true;
+        return RecoveryStatus::Ok;
+      case WalType::Trade: {
+        sawTrades_ = true;
+        const std::vector<Trade>& made = e_->trades();
+        const WalTrade& t = r.trade;
+        if (verified_ >= made.size() || made[verified_].makerId != t.maker_id || made[verified_].takerId != t.taker_id ||
+            made[verified_].price != t.price || made[verified_].qty != t.qty) {
+          std::snprintf(buf, sizeof buf,
+                        "seq %" PRIu64 ": logged trade #%zu (maker %" PRId64 ", %" PRId64 " @ %" PRId64
+                        ") is not what replay produced",
+                        r.seq, verified_ + 1, t.maker_id, t.qty, t.price);
+          *why = buf;
+          return RecoveryStatus::Diverged;
+        }
+        ++verified_;
+        ++out_->tradesVerified;
+        return RecoveryStatus::Ok;
+      }
+      default:
+        break;
+    }
+    if (RecoveryStatus s = finishCommand(why); s != RecoveryStatus::Ok) return s;
+    if (r.seq != e_->lastSeq() + 1) {
+      std::snprintf(buf, sizeof buf, "log continues at seq %" PRIu64 " but the state is at %" PRIu64, r.seq,
+                    e_->lastSeq());
+      *why = buf;
+      return RecoveryStatus::Diverged;
+    }
+    if (hasPendingClock_) e_->setClock(pendingClock_);
+    hasPendingClock_ = false;
+    e_->clearTrades();
+    Report rep;
+    CommandError err = CommandError::Ok;
+    switch (r.type) {
+      case WalType::New: {
+        const WalNew& n = r.new_order;
+        NewOrderCmd c;
+        c.id = n.id;
+        c.price = n.price;
+        c.qty = n.qty;
+        c.symbol = n.symbol;
+        c.side = n.side == WalSide::Sell ? Side::Sell : Side::Buy;
+        c.tif = static_cast<Tif>(n.tif);
+        c.market = n.market;
+        c.postOnly = n.post_only;
+        c.hasPrice = n.has_price;
+        err = e_->submit(c, &rep);
+        break;
+      }
+      case WalType::Cancel:
+        err = e_->cancel(r.cancel.id, &rep);
+        break;
+      case WalType::Modify: {
+        ModifyCmd m{r.modify.id, r.modify.price, r.modify.qty, r.modify.has_price, r.modify.has_qty};
+        err = e_->modify(m, &rep);
+        break;
+      }
+      case WalType::AddSymbol:
+        err = e_->addSymbol(std::string_view(r.add_symbol.name, r.add_symbol.name_len), &rep);
+        break;
+      default:
+        break;
+    }
+    if (err != CommandError::Ok) {
+      std::snprintf(buf, sizeof buf, "seq %" PRIu64 ": the engine refuses the logged command (error %d)", r.seq,
+                    static_cast<int>(err));
+      *why = buf;
+      return RecoveryStatus::Diverged;
+    }
+    ++out_->commandsReplayed;
+    applied_ = true;
+    verified_ = 0;
+    sawTrades_ = false;
+    return RecoveryStatus::Ok;
+  }
+
+  // The previous command's logged trades, if any were logged, must be all replay produced.
+  // At the very end of the log a command's trade records may be cut short (the tail).
+  RecoveryStatus finishCommand(std::string* why) {
+    if (sawTrades_ && verified_ != e_->trades().size()) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "seq %" PRIu64 ": %zu trades logged, replay produced %zu", e_->lastSeq(),
+                    verified_, e_->trades().size());
+      *why = buf;
+      return RecoveryStatus::Diverged;
+    }
+    return RecoveryStatus::Ok;
+  }
+
+  uint64_t lastInput() const { return lastInput_; }
+  bool clockPending() const { return clockPending_; }
+
+ private:
+  MatchingEngine* e_;
+  RecoveryResult* out_;
+  bool started_ = false;
+  uint64_t lastInput_ = 0;
+  bool clockPending_ = false;
+  int64_t pendingClock_ = 0;
+  bool hasPendingClock_ = false;
+  size_t verified_ = 0;
+  bool sawTrades_ = false;
+  bool applied_ = false;
+};
+
+// Highest seq of a record that decodes cleanly anywhere at or after `from` (8-byte steps).
+// Used to tell a torn tail (nothing valid follows) from damage in the middle of the log.
+bool validRecordAfter(const std::vector<uint8_t>& buf, size_t from, uint64_t* maxSeq) {
+  bool found = false;
+  for (size_t p = (from + 8) & ~size_t{7}; p + kRecordHeaderSize <= buf.size(); p += 8) {
+    WalRecord r{};
+    size_t used;
+    if (decode_record(buf.data() + p, buf.size() - p, &r, &used) == DecodeStatus::Ok) {
+      found = true;
+      *maxSeq = std::max(*maxSeq, r.seq);
+    }
+  }
+  return found;
+}
+
+size_t lastNonZero(const std::vector<uint8_t>& buf, size_t from) {
+  size_t end = buf.size();
+  while (end > from && buf[end - 1] == 0) --end;
+  return end;
+}
+
+}  // namespace
+
+RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, RecoveryResult* out) {
+  FileLayer* fs = opts.files ? opts.files : posix_file_layer();
+  *out = RecoveryResult{};
+  std::vector<std::string> names;
+  if (int e = fs->listDir(opts.dir, &names)) {
+    if (e == ENOENT) return RecoveryStatus::Ok;
+    out->err = e;
+    out->damageFile = opts.dir;
+    return RecoveryStatus::IoError;
+  }
+  std::vector<Segment> segs;
+  for (const std::string& n : names) {
+    uint64_t first;
+    if (parse_segment_file_name(n, &first)) segs.push_back({first, n, opts.dir + "/" + n});
+  }
+  std::sort(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) { return a.firstSeq < b.firstSeq; });
+  if (segs.empty()) return RecoveryStatus::Ok;
+
+  // Start at the last segment that can hold the record after the snapshot.
+  const uint64_t base = engine->lastSeq();
+  size_t start = 0;
+  for (size_t i = 0; i < segs.size(); ++i)
+    if (segs[i].firstSeq <= base + 1) start = i;
+  if (segs[start].firstSeq > base + 1) {
+    out->damageFile = segs[start].path;
+    out->damageSeq = base + 1;
+    out->damage = "the log starts after the state it must continue: records " + std::to_string(base + 1) + ".." +
+                  std::to_string(segs[start].firstSeq - 1) + " are missing";
+    return RecoveryStatus::Corrupt;
+  }
+
+  Replayer rp(engine, out);
+  std::vector<uint8_t> buf;
+  for (size_t si = start; si < segs.size(); ++si) {
+    const Segment& seg = segs[si];
+    out->segments.push_back(seg.name);
+    if (int e = readFile(fs, seg.path, &buf)) {
+      out->err = e;
+      out->damageFile = seg.path;
+      return RecoveryStatus::IoError;
+    }
+    size_t pos = 0;
+    size_t goodEnd = kSegmentHeaderSize;  // just past the last record that ends a command
+    std::string what;
+    SegmentHeader hdr{};
+    SegmentStatus hs = decode_segment_header(buf.data(), buf.size(), &hdr);
+    if (hs != SegmentStatus::Ok) {
+      what = std::string("segment header: ") + to_string(hs);
+    } else if (hdr.first_seq != seg.firstSeq) {
+      what = "segment header names first seq " + std::to_string(hdr.first_seq) + ", file name " +
+             std::to_string(seg.firstSeq);
+    } else {
+      pos = kSegmentHeaderSize;
+      bool first = true;
+      while (pos < buf.size()) {
+        WalRecord r{};
+        size_t used = 0;
+        DecodeStatus ds = decode_record(buf.data() + pos, buf.size() - pos, &r, &used);
+        if (ds == DecodeStatus::End) {
+          if (!wal_all_zero(buf.data() + pos, buf.size() - pos)) what = "zeroed record header before more data";
+          break;
+        }
+        if (ds != DecodeStatus::Ok) {
+          what = std::string("record ") + to_string(ds);
+          break;
+        }
+        if (first && r.seq != seg.firstSeq) {
+          what = "first record has seq " + std::to_string(r.seq) + ", segment starts at " + std::to_string(seg.firstSeq);
+          break;
+        }
+        first = false;
+        if (std::string bad = rp.chain(r); !bad.empty()) {
+          what = bad;
+          break;
+        }
+        std::string why;
+        if (rp.apply(r, &why) != RecoveryStatus::Ok) {
+          out->damageFile = seg.path;
+          out->damageOffset = pos;
+          out->damageSeq = r.seq;
+          out->damage = why;
+          return RecoveryStatus::Diverged;
+        }
+        ++out->recordsScanned;
+        pos += used;
+        // A trailing CLOCK record belongs to a command that never made it: not a resume point.
+        if (r.type != WalType::Clock) goodEnd = pos;
+      }
+    }
+    if (what.empty()) {
+      out->resumeSegment = seg.path;
+      out->resumeOffset = goodEnd;
+      out->resumeSegmentSize = buf.size();
+      continue;
+    }
+
+    // Damage at `pos` (or a header problem at 0). Torn tail only if nothing valid follows.
+    const size_t at = hs == SegmentStatus::Ok ? pos : 0;
+    out->damageFile = seg.path;
+    out->damageOffset = at;
+    out->damageSeq = rp.lastInput() + 1;
+    out->damage = what;
+    uint64_t maxSeq = 0;
+    bool laterData = validRecordAfter(buf, at, &maxSeq);
+    std::vector<uint8_t> other;
+    for (size_t sj = si + 1; sj < segs.size(); ++sj) {
+      if (readFile(fs, segs[sj].path, &other) != 0) {
+        laterData = true;  // cannot prove it is only a tail
+        continue;
+      }
+      if (validRecordAfter(other, kSegmentHeaderSize - 8, &maxSeq)) laterData = true;
+    }
+    const bool torn = !laterData;
+    if (opts.mode == RecoveryMode::Strict || (!torn && opts.mode == RecoveryMode::TolerateTail)) {
+      return RecoveryStatus::Corrupt;
+    }
+    // Cut here: a torn tail in TolerateTail/PointInTime, or the damaged rest in PointInTime.
+    if (!torn) {
+      out->droppedFirstSeq = rp.lastInput() + 1;
+      out->droppedLastSeq = std::max(maxSeq, out->droppedFirstSeq);
+    }
+    out->tornTail = torn;
+    const size_t cut = hs == SegmentStatus::Ok ? std::max(goodEnd, kSegmentHeaderSize) : 0;
+    const size_t end = lastNonZero(buf, cut);
+    out->bytesTruncated = end > cut ? end - cut : 0;
+    if (opts.repair && hs == SegmentStatus::Ok) {
+      int fd = -1;
+      int e = fs->open(seg.path, kOpenReadWrite, &fd);
+      if (!e) {
+        if (end > cut) {
+          std::vector<uint8_t> zeros(end - cut, 0);
+          e = fs->pwrite(fd, zeros.data(), zeros.size(), cut);
+          if (!e) e = fs->fdatasync(fd);
+        }
+        fs->close(fd);
+      }
+      if (e) {
+        out->damageFile = seg.path;
+        out->err = e;
+        return RecoveryStatus::IoError;
+      }
+    }
+    if (opts.repair) {
+      // Later segments (and a segment whose header is bad) are set aside, never read again.
+      for (size_t sj = (hs == SegmentStatus::Ok ? si + 1 : si); sj < segs.size(); ++sj) {
+        if (int e = fs->rename(segs[sj].path, segs[sj].path + ".dropped")) {
+          out->err = e;
+          return RecoveryStatus::IoError;
+        }
+      }
+      if (int e = fs->fsyncDir(opts.dir)) {
+        out->err = e;
+        return RecoveryStatus::IoError;
+      }
+    }
+    if (hs == SegmentStatus::Ok) {
+      out->resumeSegment = seg.path;
+      out->resumeOffset = cut;
+      out->resumeSegmentSize = buf.size();
+    }
+    break;
+  }
+  out->lastSeq = engine->lastSeq();
+  return RecoveryStatus::Ok;
+}
+
+}  // namespace durabook
