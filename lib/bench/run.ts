@@ -1,0 +1,354 @@
+// `durabook bench`: runs a workload through a fresh engine and measures it.
+//
+// Passes, each on a fresh engine (and a fresh temp WAL directory when durability is not 'none'),
+// each starting with the workload's warmup commands (not measured):
+//   1. throughput: the measured commands back to back, no timers in the loop; with a WAL, also
+//      the time until engine.durable(lastSeq) resolved. The report counts come from this pass,
+//      the WAL size from its directory.
+//   2. latency: closed loop (each call timed by two performance.now() reads around it), or with
+//      --rate an open loop: command i is due at start + i/rate and its latency runs from that
+//      intended time to its completion, so a stall is charged to every command it delayed
+//      (no coordinated omission). In 'durable' mode the open loop also records the durable-ack
+//      latency: intended send time → resolution of engine.durable(seq).
+//   3. durable mode without --rate: an open-loop ack pass at DEFAULT_ACK_RATE over at most
+//      DEFAULT_ACK_COMMANDS commands.
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as immediate } from 'node:timers/promises';
+import { Engine } from '../engine.js';
+import type { Durability, OrderStatus } from '../types.js';
+import { BatchDriver, callOne, newTally, restingOrders, runCalls, runCallsTimed, statusRecord, tallyReport, type Tally } from './drivers.js';
+import { summarize, timerOverheadNs, type LatencySummary } from './latency.js';
+import { countOps, generateWorkload, readWorkloadFile, symbolNames, type Workload } from './workload.js';
+
+export type BenchApi = 'call' | 'batch';
+
+export interface BenchOptions {
+  /** Measured commands (generated workloads; a file's rows are all measured). Default 1,000,000. */
+  ops?: number;
+  durability?: Durability;
+  api?: BenchApi;
+  /** Commands per batch for --api batch (closed loop), and the most per batch in open loop. Default 256. */
+  batchSize?: number;
+  symbols?: number;
+  /** Open loop at this many commands per second; undefined = closed loop. */
+  rate?: number;
+  seed?: number;
+  /** CSV workload file (DESIGN.md §5) instead of the generator. */
+  workload?: string;
+  /** Resting orders the generator holds the book at. Default 10,000. */
+  restingTarget?: number;
+  /** Unmeasured book-building commands: generated, default restingTarget; a file's first rows, default 0. */
+  warmup?: number;
+  /** Progress messages (the CLI passes one only when stderr is a TTY). */
+  progress?: (message: string) => void;
+}
+
+/** The JSON object `durabook bench --json` prints (one line). */
+export interface BenchResult {
+  command: 'bench';
+  config: {
+    /** Measured commands. */
+    ops: number;
+    /** Book-building commands run before each pass, not measured. */
+    warmupOps: number;
+    durability: Durability;
+    api: BenchApi;
+    /** Commands per batch (api 'batch'), else null. */
+    batchSize: number | null;
+    symbols: number;
+    /** Open-loop rate in commands/s, or null for closed loop. */
+    rate: number | null;
+    /** Generator seed, or null for a workload file. */
+    seed: number | null;
+    /** 'generated' or the workload file path. */
+    workload: string;
+    /** Generator's steady book size, or null for a workload file. */
+    restingTarget: number | null;
+  };
+  /** What the reports of the measured commands said (throughput pass). */
+  counts: {
+    /** = limits + cancels + markets = sum of statuses. */
+    commands: number;
+    limits: number;
+    cancels: number;
+    markets: number;
+    statuses: Record<OrderStatus, number>;
+    /** Trades reported by the measured commands, and their total quantity. */
+    trades: number;
+    tradedQty: number;
+    /** Resting orders after the last command (summed from depth()). */
+    restingAtEnd: number;
+  };
+  throughput: {
+    /** Wall time of the measured commands, back to back. */
+    seconds: number;
+    commandsPerSec: number;
+    /** With a WAL: time until engine.durable(lastSeq) resolved, and the rate that gives. */
+    durableSeconds: number | null;
+    durableCommandsPerSec: number | null;
+  };
+  /** Per-command latency in ns (latency pass). */
+  latencyNs: LatencySummary & {
+    mode: 'closed-loop' | 'open-loop';
+    /** Closed loop: median cost of the two timer reads each sample includes. */
+    timerOverheadNs: number;
+  };
+  /** WAL directory after the throughput pass (sum of file sizes), or null in 'none' mode. */
+  wal: { bytes: number; files: number; bytesPerCommand: number } | null;
+  /** 'durable' mode: intended send time → engine.durable(seq) resolved, in ns; else null. */
+  durableAckNs: (LatencySummary & { rate: number }) | null;
+  environment: { node: string; cpu: string; cores: number; platform: string };
+}
+
+export const DEFAULT_BATCH_SIZE = 256;
+export const DEFAULT_ACK_RATE = 100_000;
+export const DEFAULT_ACK_COMMANDS = 200_000;
+const MAX_BURST = 1024;
+
+// Temp WAL directories still present when the process exits (Ctrl-C included) are removed.
+const liveDirs = new Set<string>();
+let cleanupHooked = false;
+function tempDir(): string {
+  if (!cleanupHooked) {
+    cleanupHooked = true;
+    process.once('exit', () => {
+      for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    });
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+        process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+      });
+    }
+  }
+  const d = mkdtempSync(join(tmpdir(), 'durabook-bench-'));
+  liveDirs.add(d);
+  return d;
+}
+function removeDir(d: string): void {
+  rmSync(d, { recursive: true, force: true });
+  liveDirs.delete(d);
+}
+
+function dirSize(d: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  for (const e of readdirSync(d, { withFileTypes: true })) {
+    const p = join(d, e.name);
+    if (e.isDirectory()) {
+      const s = dirSize(p);
+      bytes += s.bytes;
+      files += s.files;
+    } else if (e.isFile()) {
+      bytes += statSync(p).size;
+      files++;
+    }
+  }
+  return { bytes, files };
+}
+
+interface Session {
+  engine: Engine;
+  dir: string | undefined;
+  names: string[];
+  driver: BatchDriver | undefined;
+}
+
+async function openSession(w: Workload, durability: Durability, api: BenchApi, batchSize: number): Promise<Session> {
+  const names = symbolNames(w.symbols);
+  const dir = durability === 'none' ? undefined : tempDir();
+  const engine = await Engine.open(dir === undefined ? { symbols: names } : { dir, durability, symbols: names });
+  const driver = api === 'batch' ? new BatchDriver(engine, w, names, batchSize) : undefined;
+  // Warmup: builds the book through the same API as the measured commands.
+  const t = newTally();
+  if (driver) driver.run(0, w.warmup, t);
+  else runCalls(engine, w, names, 0, w.warmup, t);
+  return { engine, dir, names, driver };
+}
+
+async function closeSession(s: Session): Promise<{ bytes: number; files: number } | null> {
+  await s.engine.close();
+  if (s.dir === undefined) return null;
+  const size = dirSize(s.dir);
+  removeDir(s.dir);
+  return size;
+}
+
+// Open loop: command i is due at start + (i - from) / rate. Everything due is sent at once
+// (call: one by one; batch: as one batch of at most batchSize); each latency runs from the
+// command's due time to its completion. With `ack`, each turn's commands share one
+// engine.durable(lastSeq) and their ack latency runs from their due times to its resolution.
+// `yieldEachTurn` gives the event loop a turn between sends (needed for durable() to resolve).
+async function openLoop(
+  s: Session,
+  w: Workload,
+  from: number,
+  to: number,
+  rate: number,
+  batchSize: number,
+  t: Tally,
+  lat: Float64Array,
+  ack: Float64Array | undefined,
+  yieldEachTurn: boolean,
+): Promise<void> {
+  const interval = 1000 / rate; // ms
+  const start = performance.now() + 1;
+  const pending: Promise<void>[] = [];
+  let i = from;
+  while (i < to) {
+    let now = performance.now();
+    if (now < start + (i - from) * interval) {
+      if (yieldEachTurn) await immediate();
+      continue;
+    }
+    const first = i;
+    let seq = 0;
+    if (s.driver) {
+      let end = i;
+      while (end < to && end - i < batchSize && start + (end - from) * interval <= now) end++;
+      seq = s.driver.one(i, end, t);
+      now = performance.now();
+      for (let k = i; k < end; k++) lat[k - from] = (now - (start + (k - from) * interval)) * 1e6;
+      i = end;
+    } else {
+      const limit = i + MAX_BURST;
+      while (i < to && i < limit && start + (i - from) * interval <= now) {
+        const r = callOne(s.engine, w, s.names, i);
+        now = performance.now();
+        lat[i - from] = (now - (start + (i - from) * interval)) * 1e6;
+        tallyReport(t, r);
+        seq = r.seq;
+        i++;
+      }
+      t.commands += i - first;
+    }
+    if (ack) {
+      const last = i;
+      pending.push(
+        s.engine.durable(seq).then(() => {
+          const done = performance.now();
+          for (let k = first; k < last; k++) ack[k - from] = (done - (start + (k - from) * interval)) * 1e6;
+        }),
+      );
+    }
+    if (yieldEachTurn) await immediate();
+  }
+  await Promise.all(pending);
+}
+
+function environment(): BenchResult['environment'] {
+  const c = cpus();
+  return { node: process.version, cpu: c[0]?.model ?? 'unknown', cores: c.length, platform: `${process.platform}-${process.arch}` };
+}
+
+export function loadWorkload(o: BenchOptions): Workload {
+  if (o.workload !== undefined) return readWorkloadFile(o.workload, o.warmup ?? 0);
+  return generateWorkload({ ops: o.ops, seed: o.seed, symbols: o.symbols, restingTarget: o.restingTarget, warmup: o.warmup });
+}
+
+/** Runs the benchmark; see the file comment for the passes. */
+export async function runBench(o: BenchOptions = {}, workload?: Workload): Promise<BenchResult> {
+  const progress = o.progress ?? (() => {});
+  const durability = o.durability ?? 'none';
+  const api = o.api ?? 'call';
+  const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
+  const rate = o.rate;
+  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be > 0, got ${rate}`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+
+  progress(o.workload ? `reading ${o.workload}` : 'generating the workload');
+  const w = workload ?? loadWorkload(o);
+  const from = w.warmup;
+  const to = w.count;
+  const n = to - from;
+  const ops = countOps(w);
+
+  // 1. Throughput.
+  progress(`throughput pass: ${n} commands (${durability}, ${api})`);
+  let s = await openSession(w, durability, api, batchSize);
+  const tally = newTally();
+  const t0 = performance.now();
+  const lastSeq = s.driver ? s.driver.run(from, to, tally) : runCalls(s.engine, w, s.names, from, to, tally);
+  const t1 = performance.now();
+  let durableSeconds: number | null = null;
+  if (durability !== 'none') {
+    await s.engine.durable(lastSeq);
+    durableSeconds = (performance.now() - t0) / 1000;
+  }
+  const restingAtEnd = restingOrders(s.engine, s.names);
+  const walSize = await closeSession(s);
+  const seconds = (t1 - t0) / 1000;
+
+  // 2. Latency.
+  progress(`latency pass: ${n} commands (${rate === undefined ? 'closed loop' : `open loop at ${rate}/s`})`);
+  const overhead = timerOverheadNs();
+  s = await openSession(w, durability, api, batchSize);
+  const lat = new Float64Array(n);
+  let ackLat: Float64Array | undefined;
+  const t2 = newTally();
+  if (rate === undefined) {
+    if (s.driver) s.driver.runTimed(from, to, t2, lat);
+    else runCallsTimed(s.engine, w, s.names, from, to, t2, lat);
+  } else {
+    ackLat = durability === 'durable' ? new Float64Array(n) : undefined;
+    await openLoop(s, w, from, to, rate, batchSize, t2, lat, ackLat, durability !== 'none');
+  }
+  await closeSession(s);
+
+  // 3. Durable acks without --rate: an open loop of its own.
+  let ackRate = rate ?? 0;
+  let ackCount = n;
+  if (durability === 'durable' && rate === undefined) {
+    ackRate = DEFAULT_ACK_RATE;
+    ackCount = Math.min(n, DEFAULT_ACK_COMMANDS);
+    progress(`durable-ack pass: ${ackCount} commands, open loop at ${ackRate}/s`);
+    s = await openSession(w, durability, api, batchSize);
+    ackLat = new Float64Array(ackCount);
+    await openLoop(s, w, from, from + ackCount, ackRate, batchSize, newTally(), new Float64Array(ackCount), ackLat, true);
+    await closeSession(s);
+  }
+
+  const setupCommands = w.symbols + w.warmup;
+  return {
+    command: 'bench',
+    config: {
+      ops: n,
+      warmupOps: w.warmup,
+      durability,
+      api,
+      batchSize: api === 'batch' ? batchSize : null,
+      symbols: w.symbols,
+      rate: rate ?? null,
+      seed: w.params ? w.params.seed : null,
+      workload: w.source,
+      restingTarget: w.params ? w.params.restingTarget : null,
+    },
+    counts: {
+      commands: tally.commands,
+      limits: ops.limits,
+      cancels: ops.cancels,
+      markets: ops.markets,
+      statuses: statusRecord(tally),
+      trades: tally.trades,
+      tradedQty: tally.tradedQty,
+      restingAtEnd,
+    },
+    throughput: {
+      seconds,
+      commandsPerSec: n / seconds,
+      durableSeconds,
+      durableCommandsPerSec: durableSeconds === null ? null : n / durableSeconds,
+    },
+    latencyNs: {
+      ...summarize(lat),
+      mode: rate === undefined ? 'closed-loop' : 'open-loop',
+      timerOverheadNs: overhead,
+    },
+    wal: walSize === null ? null : { ...walSize, bytesPerCommand: walSize.bytes / (setupCommands + n) },
+    durableAckNs: ackLat === undefined ? null : { ...summarize(ackLat, ackCount), rate: ackRate },
+    environment: environment(),
+  };
+}
