@@ -1,0 +1,408 @@
+// Side-by-side comparison on one workload, in one run, printed as ratios:
+//
+//   durabook per-call API   vs nodejs-order-book (npm)      target ≥ 25×
+//   durabook per-call API   vs a plain-JS book (plain-js-book.ts)   target ≥ 1.5×
+//   durabook batch API      vs a plain C++ replay through the same core (native/bench/replay_bench.cc)
+//
+// Every contestant replays the same seeded workload (lib/bench/workload.ts): a warmup that builds
+// the book (not timed), then the measured commands, on a fresh book each round. Rounds are
+// interleaved (A B C D E, A B C D E, …) so that a noisy neighbour hits all of them alike, and
+// each contestant's figure is its median round. nodejs-order-book is ~100× slower, so it replays
+// only the first --nob-ops measured commands (same workload, shorter).
+//
+//   node --expose-gc dist/bench/compare.js [--ops N] [--rounds R] [--nob-ops N] [--batch N]
+//                                          [--seed N] [--replay-bin PATH] [--json]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Engine } from '../lib/engine.js';
+import { BatchDriver, newTally, runCalls, runCallsTimed, tallyReport, type Tally } from '../lib/bench/drivers.js';
+import { summarize, timerOverheadNs, type LatencySummary } from '../lib/bench/latency.js';
+import { generateWorkload, OP_CANCEL, OP_LIMIT, symbolNames, workloadToCsv, type Workload } from '../lib/bench/workload.js';
+import { PlainJsBook } from './plain-js-book.js';
+
+// nodejs-order-book ships CommonJS with a broken "types" path: load it through require and
+// describe the little of it used here.
+interface NobResult {
+  done: unknown[];
+  quantityLeft: number;
+  err: unknown;
+}
+interface NobBook {
+  limit(o: { side: 'buy' | 'sell'; id: string; size: number; price: number }): NobResult;
+  market(o: { side: 'buy' | 'sell'; size: number }): NobResult;
+  cancel(id: string): unknown;
+}
+const require = createRequire(import.meta.url);
+const { OrderBook: NobOrderBook } = require('nodejs-order-book') as { OrderBook: new () => NobBook };
+
+export interface ComparisonOptions {
+  ops?: number;
+  rounds?: number;
+  nobOps?: number;
+  batchSize?: number;
+  seed?: number;
+  replayBin?: string;
+  progress?: (m: string) => void;
+}
+
+export interface ContestantResult {
+  name: string;
+  /** Commands each round measured. */
+  commands: number;
+  /** Median and all rounds, commands/s. */
+  commandsPerSec: number;
+  rounds: number[];
+  /** Trades the measured commands reported (null where the contestant does not report trades). */
+  trades: number | null;
+  /** Closed-loop per-call latency (ns), for per-call contestants. */
+  latencyNs: LatencySummary | null;
+}
+
+export interface ComparisonResult {
+  workload: { ops: number; warmup: number; seed: number; restingTarget: number; limits: number; cancels: number; markets: number };
+  rounds: number;
+  timerOverheadNs: number;
+  contestants: ContestantResult[];
+  ratios: { name: string; value: number; target: string | null }[];
+}
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// --- contestants: each runs warmup untimed, then [warmup, to) timed ------------------------
+
+interface Contestant {
+  name: string;
+  commands: number;
+  /** One round on a fresh book: seconds and the trades reported. */
+  round(): { seconds: number; trades: number | null };
+  /** One closed-loop latency pass, or undefined. */
+  latency?(): Float64Array;
+  /** Called before each round and latency pass (opens the fresh book when that is async). */
+  prepare?(): Promise<void>;
+}
+
+function durabookCall(w: Workload): Contestant {
+  const names = symbolNames(w.symbols);
+  const fresh = async () => {
+    const e = await Engine.open({ symbols: names });
+    runCalls(e, w, names, 0, w.warmup, newTally());
+    return e;
+  };
+  // Engine.open is async only for the WAL; an in-memory open resolves at once, but a round must
+  // be synchronous for the timing loop, so engines are opened ahead.
+  let next: Engine | undefined;
+  return {
+    name: 'durabook per-call',
+    commands: w.count - w.warmup,
+    round() {
+      const e = next!;
+      next = undefined;
+      const t = newTally();
+      const t0 = performance.now();
+      runCalls(e, w, names, w.warmup, w.count, t);
+      const seconds = (performance.now() - t0) / 1000;
+      return { seconds, trades: t.trades };
+    },
+    latency() {
+      const e = next!;
+      next = undefined;
+      const lat = new Float64Array(w.count - w.warmup);
+      runCallsTimed(e, w, names, w.warmup, w.count, newTally(), lat);
+      return lat;
+    },
+    async prepare() {
+      next = await fresh();
+    },
+  };
+}
+
+function durabookBatch(w: Workload, batchSize: number): Contestant {
+  const names = symbolNames(w.symbols);
+  let next: BatchDriver | undefined;
+  return {
+    name: `durabook batch (${batchSize})`,
+    commands: w.count - w.warmup,
+    round() {
+      const d = next!;
+      next = undefined;
+      const t = newTally();
+      const t0 = performance.now();
+      d.run(w.warmup, w.count, t);
+      const seconds = (performance.now() - t0) / 1000;
+      return { seconds, trades: t.trades };
+    },
+    async prepare() {
+      const e = await Engine.open({ symbols: names });
+      next = new BatchDriver(e, w, names, batchSize);
+      next.run(0, w.warmup, newTally());
+    },
+  };
+}
+
+function plainOne(book: PlainJsBook, w: Workload, i: number) {
+  const o = w.op[i];
+  if (o === OP_CANCEL) return book.cancel({ id: w.id[i] });
+  if (o === OP_LIMIT) return book.submit({ id: w.id[i], side: w.side[i] === 0 ? 'buy' : 'sell', price: w.price[i], qty: w.qty[i] });
+  return book.submit({ id: w.id[i], side: w.side[i] === 0 ? 'buy' : 'sell', qty: w.qty[i] });
+}
+
+function runPlain(book: PlainJsBook, w: Workload, from: number, to: number, t: Tally): void {
+  for (let i = from; i < to; i++) tallyReport(t, plainOne(book, w, i));
+  t.commands += to - from;
+}
+
+function plainJs(w: Workload): Contestant {
+  const fresh = () => {
+    const b = new PlainJsBook();
+    runPlain(b, w, 0, w.warmup, newTally());
+    return b;
+  };
+  return {
+    name: 'plain JS book',
+    commands: w.count - w.warmup,
+    round() {
+      const b = fresh();
+      const t = newTally();
+      const t0 = performance.now();
+      runPlain(b, w, w.warmup, w.count, t);
+      return { seconds: (performance.now() - t0) / 1000, trades: t.trades };
+    },
+    latency() {
+      const b = fresh();
+      const t = newTally();
+      const lat = new Float64Array(w.count - w.warmup);
+      for (let i = w.warmup; i < w.count; i++) {
+        const t0 = performance.now();
+        const r = plainOne(b, w, i);
+        const t1 = performance.now();
+        lat[i - w.warmup] = (t1 - t0) * 1e6;
+        tallyReport(t, r);
+      }
+      return lat;
+    },
+  };
+}
+
+function nobOne(ob: NobBook, w: Workload, i: number): unknown {
+  const o = w.op[i];
+  if (o === OP_CANCEL) return ob.cancel(String(w.id[i]));
+  const side = w.side[i] === 0 ? 'buy' : 'sell';
+  if (o === OP_LIMIT) return ob.limit({ side, id: String(w.id[i]), size: w.qty[i], price: w.price[i] });
+  return ob.market({ side, size: w.qty[i] });
+}
+
+function nob(w: Workload, commands: number): Contestant {
+  const to = w.warmup + commands;
+  const fresh = () => {
+    const ob = new NobOrderBook();
+    for (let i = 0; i < w.warmup; i++) nobOne(ob, w, i);
+    return ob;
+  };
+  let sink = 0;
+  return {
+    name: 'nodejs-order-book',
+    commands,
+    round() {
+      const ob = fresh();
+      const t0 = performance.now();
+      for (let i = w.warmup; i < to; i++) {
+        const r = nobOne(ob, w, i) as NobResult | undefined;
+        if (r !== undefined && r.done !== undefined) sink += r.done.length;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      if (sink < 0) throw new Error('unreachable');
+      return { seconds, trades: null };
+    },
+    latency() {
+      const ob = fresh();
+      const lat = new Float64Array(commands);
+      for (let i = w.warmup; i < to; i++) {
+        const t0 = performance.now();
+        nobOne(ob, w, i);
+        lat[i - w.warmup] = (performance.now() - t0) * 1e6;
+      }
+      return lat;
+    },
+  };
+}
+
+function findReplayBin(explicit: string | undefined): string | undefined {
+  if (explicit) return explicit;
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  for (const p of ['build/replay_bench', 'build/Release/replay_bench', 'build-bench/replay_bench', 'build-core/replay_bench']) {
+    const f = join(root, p);
+    if (existsSync(f)) return f;
+  }
+  return undefined;
+}
+
+function cppReplay(w: Workload, bin: string, csv: string, batchSize: number): Contestant {
+  return {
+    name: `C++ replay (batch ${batchSize})`,
+    commands: w.count - w.warmup,
+    round() {
+      const out = execFileSync(bin, [csv, '--warmup', String(w.warmup), '--batch', String(batchSize), '--json'], { encoding: 'utf8' });
+      const r = JSON.parse(out) as { commandsPerSec: number; trades: number; commands: number };
+      return { seconds: r.commands / r.commandsPerSec, trades: r.trades };
+    },
+  };
+}
+
+export async function runComparison(o: ComparisonOptions = {}): Promise<ComparisonResult> {
+  const progress = o.progress ?? (() => {});
+  const ops = o.ops ?? 1_000_000;
+  const rounds = o.rounds ?? 5;
+  const batchSize = o.batchSize ?? 256;
+  const seed = o.seed ?? 1;
+  progress('generating the workload');
+  const w = generateWorkload({ ops, seed });
+  const nobOps = Math.min(ops, o.nobOps ?? 100_000);
+
+  const contestants: Contestant[] = [
+    durabookCall(w),
+    durabookBatch(w, batchSize),
+    plainJs(w),
+    nob(w, nobOps),
+  ];
+  const bin = findReplayBin(o.replayBin);
+  let tmp: string | undefined;
+  if (bin) {
+    tmp = mkdtempSync(join(tmpdir(), 'durabook-compare-'));
+    const csv = join(tmp, 'workload.csv');
+    writeFileSync(csv, workloadToCsv(w));
+    contestants.push(cppReplay(w, bin, csv, batchSize));
+  } else {
+    process.stderr.write('compare: replay_bench not found (npm run build builds it into build/); skipping the C++ replay\n');
+  }
+  try {
+    const results = contestants.map(() => ({ rounds: [] as number[], trades: null as number | null }));
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < contestants.length; k++) {
+        const c = contestants[k];
+        progress(`round ${r + 1}/${rounds}: ${c.name}`);
+        gc();
+        if (c.prepare) await c.prepare();
+        const { seconds, trades } = c.round();
+        results[k].rounds.push(c.commands / seconds);
+        results[k].trades = trades;
+      }
+    }
+    const overhead = timerOverheadNs();
+    const lat: (LatencySummary | null)[] = [];
+    for (const c of contestants) {
+      if (!c.latency) {
+        lat.push(null);
+        continue;
+      }
+      progress(`latency: ${c.name}`);
+      gc();
+      if (c.prepare) await c.prepare();
+      lat.push(summarize(c.latency()));
+    }
+
+    const out: ContestantResult[] = contestants.map((c, k) => ({
+      name: c.name,
+      commands: c.commands,
+      commandsPerSec: median(results[k].rounds),
+      rounds: results[k].rounds,
+      trades: results[k].trades,
+      latencyNs: lat[k],
+    }));
+    const rate = (name: string) => out.find((c) => c.name.startsWith(name))?.commandsPerSec;
+    const ratios: ComparisonResult['ratios'] = [];
+    const add = (name: string, a: number | undefined, b: number | undefined, target: string | null) => {
+      if (a !== undefined && b !== undefined) ratios.push({ name, value: a / b, target });
+    };
+    add('durabook per-call / nodejs-order-book', rate('durabook per-call'), rate('nodejs-order-book'), '≥ 25');
+    add('durabook per-call / plain JS book', rate('durabook per-call'), rate('plain JS book'), '≥ 1.5');
+    add('durabook batch / durabook per-call', rate('durabook batch'), rate('durabook per-call'), null);
+    add('durabook batch / C++ replay', rate('durabook batch'), rate('C++ replay'), null);
+    add('durabook per-call / C++ replay', rate('durabook per-call'), rate('C++ replay'), null);
+    const counts = { limits: 0, cancels: 0, markets: 0 };
+    for (let i = w.warmup; i < w.count; i++) {
+      if (w.op[i] === OP_LIMIT) counts.limits++;
+      else if (w.op[i] === OP_CANCEL) counts.cancels++;
+      else counts.markets++;
+    }
+    // The contestants that report trades must agree: they replayed the same commands.
+    const withTrades = out.filter((c) => c.trades !== null && c.commands === ops);
+    if (withTrades.some((c) => c.trades !== withTrades[0].trades)) {
+      throw new Error(`contestants disagree on the trades: ${withTrades.map((c) => `${c.name} ${c.trades}`).join(', ')}`);
+    }
+    return {
+      workload: { ops, warmup: w.warmup, seed, restingTarget: w.params!.restingTarget, ...counts },
+      rounds,
+      timerOverheadNs: overhead,
+      contestants: out,
+      ratios,
+    };
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function fmtRate(x: number): string {
+  return x >= 1e6 ? `${(x / 1e6).toFixed(2)}M/s` : `${(x / 1e3).toFixed(1)}k/s`;
+}
+
+export function renderComparison(r: ComparisonResult): string {
+  const lines: string[] = [];
+  lines.push(
+    `workload: ${r.workload.ops.toLocaleString('en-US')} commands (${r.workload.limits} limits, ${r.workload.cancels} cancels, ${r.workload.markets} markets), seed ${r.workload.seed}, ~${r.workload.restingTarget} resting, ${r.rounds} interleaved rounds, median`,
+  );
+  lines.push('');
+  lines.push(`${'contestant'.padEnd(28)} ${'commands'.padStart(10)} ${'median'.padStart(10)}   ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'p99.9'.padStart(8)} ${'max'.padStart(9)}   rounds`);
+  for (const c of r.contestants) {
+    const l = c.latencyNs;
+    const ns = (x: number | undefined) => (x === undefined ? '' : `${x >= 10_000 ? `${(x / 1000).toFixed(0)}µs` : `${x}ns`}`);
+    lines.push(
+      `${c.name.padEnd(28)} ${c.commands.toLocaleString('en-US').padStart(10)} ${fmtRate(c.commandsPerSec).padStart(10)}   ${ns(l?.p50).padStart(8)} ${ns(l?.p99).padStart(8)} ${ns(l?.p999).padStart(8)} ${ns(l?.max).padStart(9)}   ${c.rounds.map(fmtRate).join(' ')}`,
+    );
+  }
+  lines.push(`(latency: closed loop, two performance.now() reads per sample, ~${r.timerOverheadNs} ns of it)`);
+  lines.push('');
+  for (const x of r.ratios) lines.push(`${x.name.padEnd(40)} ${x.value.toFixed(2).padStart(8)}×${x.target ? `   (target ${x.target})` : ''}`);
+  return lines.join('\n') + '\n';
+}
+
+function isEntryPoint(): boolean {
+  return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+}
+
+if (isEntryPoint()) {
+  const { values } = parseArgs({
+    options: {
+      ops: { type: 'string' },
+      rounds: { type: 'string' },
+      'nob-ops': { type: 'string' },
+      batch: { type: 'string' },
+      seed: { type: 'string' },
+      'replay-bin': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v.replace(/_/g, '')));
+  const r = await runComparison({
+    ops: num(values.ops),
+    rounds: num(values.rounds),
+    nobOps: num(values['nob-ops']),
+    batchSize: num(values.batch),
+    seed: num(values.seed),
+    replayBin: values['replay-bin'],
+    progress: process.stderr.isTTY ? (m) => process.stderr.write(`\x1b[2K\r${m}…`) : undefined,
+  });
+  if (process.stderr.isTTY) process.stderr.write('\x1b[2K\r');
+  process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : renderComparison(r));
+}
