@@ -10,6 +10,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runBenchCli } from './bench.js';
+import { runReplayLobster } from './replay-lobster.js';
 import { UsageError } from './args.js';
 
 interface Command {
@@ -18,27 +19,6 @@ interface Command {
   args: string;
   summary: string;
   run(argv: string[]): Promise<number>;
-}
-
-type ReplayLobsterModule = { runReplayLobster(argv: string[]): Promise<number> };
-
-// TODO(replay): lib/cli/replay-lobster.ts (exporting runReplayLobster) is not in the tree yet.
-// It is loaded by a computed specifier so that this file builds without it; once it lands,
-// replace this with `import { runReplayLobster } from './replay-lobster.js'`.
-async function runReplayLobster(argv: string[]): Promise<number> {
-  const specifier = './replay-lobster.js';
-  let mod: ReplayLobsterModule;
-  try {
-    mod = (await import(specifier)) as ReplayLobsterModule;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes('replay-lobster')) {
-      process.stderr.write('durabook replay lobster: not available in this build\n');
-      return 1;
-    }
-    throw err;
-  }
-  return mod.runReplayLobster(argv);
 }
 
 const COMMANDS: Command[] = [
