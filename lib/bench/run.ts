@@ -12,7 +12,7 @@
 //      latency: intended send time → resolution of engine.durable(seq).
 //   3. durable mode without --rate: an open-loop ack pass at DEFAULT_ACK_RATE over at most
 //      DEFAULT_ACK_COMMANDS commands.
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -96,8 +96,12 @@ export interface BenchResult {
     /** Closed loop: median cost of the two timer reads each sample includes. */
     timerOverheadNs: number;
   };
-  /** WAL directory after the throughput pass (sum of file sizes), or null in 'none' mode. */
-  wal: { bytes: number; files: number; bytesPerCommand: number } | null;
+  /**
+   * WAL directory after the throughput pass, or null in 'none' mode. `bytes`: written bytes (each
+   * file up to its last non-zero byte; segments are pre-written with zeros); `allocatedBytes`:
+   * file sizes; `bytesPerCommand`: bytes / every command logged (symbols + warmup + measured).
+   */
+  wal: { bytes: number; allocatedBytes: number; files: number; bytesPerCommand: number } | null;
   /** 'durable' mode: intended send time → engine.durable(seq) resolved, in ns; else null. */
   durableAckNs: (LatencySummary & { rate: number }) | null;
   environment: { node: string; cpu: string; cores: number; platform: string };
@@ -133,21 +137,49 @@ function removeDir(d: string): void {
   liveDirs.delete(d);
 }
 
-function dirSize(d: string): { bytes: number; files: number } {
-  let bytes = 0;
-  let files = 0;
+// Bytes of a file up to its last non-zero byte: WAL segments are pre-written with zeros, so
+// their size says how much was reserved, this how much was written.
+function usedBytes(path: string, size: number): number {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      const n = readSync(fd, chunk, 0, end - start, start);
+      for (let i = n - 1; i >= 0; i--) if (chunk[i] !== 0) return start + i + 1;
+      end = start;
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface DirSize {
+  /** Sum of file sizes (what the directory reserves). */
+  allocated: number;
+  /** Sum over files of the bytes up to the last non-zero byte (what was written). */
+  used: number;
+  files: number;
+}
+
+function dirSize(d: string): DirSize {
+  const out: DirSize = { allocated: 0, used: 0, files: 0 };
   for (const e of readdirSync(d, { withFileTypes: true })) {
     const p = join(d, e.name);
     if (e.isDirectory()) {
       const s = dirSize(p);
-      bytes += s.bytes;
-      files += s.files;
+      out.allocated += s.allocated;
+      out.used += s.used;
+      out.files += s.files;
     } else if (e.isFile()) {
-      bytes += statSync(p).size;
-      files++;
+      const size = statSync(p).size;
+      out.allocated += size;
+      out.used += usedBytes(p, size);
+      out.files++;
     }
   }
-  return { bytes, files };
+  return out;
 }
 
 interface Session {
@@ -169,7 +201,7 @@ async function openSession(w: Workload, durability: Durability, api: BenchApi, b
   return { engine, dir, names, driver };
 }
 
-async function closeSession(s: Session): Promise<{ bytes: number; files: number } | null> {
+async function closeSession(s: Session): Promise<DirSize | null> {
   await s.engine.close();
   if (s.dir === undefined) return null;
   const size = dirSize(s.dir);
@@ -347,7 +379,10 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
       mode: rate === undefined ? 'closed-loop' : 'open-loop',
       timerOverheadNs: overhead,
     },
-    wal: walSize === null ? null : { ...walSize, bytesPerCommand: walSize.bytes / (setupCommands + n) },
+    wal:
+      walSize === null
+        ? null
+        : { bytes: walSize.used, allocatedBytes: walSize.allocated, files: walSize.files, bytesPerCommand: walSize.used / (setupCommands + n) },
     durableAckNs: ackLat === undefined ? null : { ...summarize(ackLat, ackCount), rate: ackRate },
     environment: environment(),
   };

@@ -75,7 +75,9 @@ function render(r: BenchResult): string {
       ')',
   );
   if (r.wal) {
-    out.push(`  WAL           ${(r.wal.bytesPerCommand).toFixed(1)} bytes/command (${group(r.wal.bytes)} bytes in ${r.wal.files} files)`);
+    out.push(
+      `  WAL           ${r.wal.bytesPerCommand.toFixed(1)} bytes/command (${group(r.wal.bytes)} bytes written, ${group(r.wal.allocatedBytes)} reserved, ${r.wal.files} file${r.wal.files === 1 ? '' : 's'})`,
+    );
   }
   if (r.durableAckNs) {
     const a = r.durableAckNs;

@@ -140,7 +140,11 @@ describe('durabook bench --json', () => {
     checkShape(r, 5000);
     expect(r.config.durability).toBe('durable');
     expect(r.wal).not.toBeNull();
-    expect(r.wal!.bytesPerCommand).toBeGreaterThanOrEqual(0);
+    expect(r.wal!.files).toBeGreaterThan(0);
+    expect(r.wal!.bytes).toBeGreaterThan(0);
+    expect(r.wal!.bytes).toBeLessThanOrEqual(r.wal!.allocatedBytes);
+    // At least a NEW/CANCEL record (24-48 bytes) per command.
+    expect(r.wal!.bytesPerCommand).toBeGreaterThanOrEqual(24);
     expect(r.durableAckNs).not.toBeNull();
     expect(r.durableAckNs!.count).toBe(5000);
     expect(r.durableAckNs!.rate).toBe(50000);
