@@ -1,0 +1,284 @@
+// Regenerates BENCHMARKS.md: runs every benchmark (each in a child process of its own, one after
+// the other, in one run) and writes the machine, the method, the commands and the figures.
+//
+//   node dist/bench/report.js [--out BENCHMARKS.md] [--quick]
+//
+// scripts/benchmarks.sh builds first and then runs this. --quick shrinks every run (a smoke test
+// of the script, not figures to publish).
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BenchResult } from '../lib/bench/run.js';
+import type { ComparisonResult } from './compare.js';
+import type { MemoryResult } from './memory.js';
+import type { MicroRow, NativeMicroRow } from './micro.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const ROOT = resolve(HERE, '../..');
+const CLI = join(ROOT, 'dist/lib/cli/main.js');
+
+function sh(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function node(args: string[], label: string): string {
+  process.stderr.write(`• ${label}\n`);
+  return execFileSync(process.execPath, args, { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+}
+
+function machine() {
+  const lscpu = sh('lscpu', []);
+  const field = (name: string) => lscpu.match(new RegExp(`^${name}:\\s*(.+)$`, 'm'))?.[1]?.trim();
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return {
+    cpu: field('Model name') ?? cpus()[0]?.model ?? 'unknown',
+    cpus: field('CPU\\(s\\)') ?? String(cpus().length),
+    threadsPerCore: field('Thread\\(s\\) per core') ?? '?',
+    hypervisor: field('Hypervisor vendor'),
+    caches: ['L1d cache', 'L2 cache', 'L3 cache'].map((c) => `${c.split(' ')[0]} ${field(c) ?? '?'}`).join(', '),
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: `${sh('uname', ['-s']) || process.platform} ${release()}`,
+    node: process.version,
+    v8: process.versions.v8,
+    compiler: sh('c++', ['--version']).split('\n')[0] ?? '',
+    durabook: pkg.version,
+    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    dirty: sh('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
+    load: loadavg().map((x) => x.toFixed(2)).join(' '),
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+}
+
+const group = (n: number) => Math.round(n).toLocaleString('en-US');
+function rate(x: number | null | undefined): string {
+  if (x === null || x === undefined) return '–';
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)} M/s`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)} k/s`;
+  return `${x.toFixed(0)} /s`;
+}
+function ns(x: number | null | undefined): string {
+  if (x === null || x === undefined) return '–';
+  if (x < 1_000) return `${Math.round(x)} ns`;
+  if (x < 1_000_000) return `${(x / 1_000).toPrecision(3)} µs`;
+  return `${(x / 1_000_000).toPrecision(3)} ms`;
+}
+function table(head: string[], rows: string[][], align?: string[]): string {
+  const a = align ?? head.map((_, i) => (i === 0 ? ':--' : '--:'));
+  return [`| ${head.join(' | ')} |`, `|${a.join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+interface CliRun {
+  label: string;
+  args: string[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean' } } });
+  const out = resolve(values.out ?? join(ROOT, 'BENCHMARKS.md'));
+  const quick = values.quick === true;
+  const ops = quick ? 50_000 : 1_000_000;
+  const m = machine();
+
+  const compareArgs = ['--expose-gc', 'dist/bench/compare.js', '--ops', String(ops), '--rounds', quick ? '2' : '7', '--nob-ops', quick ? '5000' : '100000', '--json'];
+  const comparison = JSON.parse(node(compareArgs, 'side-by-side comparison')) as ComparisonResult;
+
+  const runs: CliRun[] = [
+    { label: 'none · per-call · closed loop', args: [] },
+    { label: 'none · batch 256 · closed loop', args: ['--api', 'batch'] },
+    { label: 'none · per-call · open loop 500k/s', args: ['--rate', '500000'] },
+    { label: 'none · batch · open loop 1M/s', args: ['--api', 'batch', '--rate', '1000000'] },
+    { label: 'async · per-call · closed loop', args: ['--durability', 'async'] },
+    { label: 'durable · per-call · closed loop', args: ['--durability', 'durable'] },
+    { label: 'durable · per-call · open loop 200k/s', args: ['--durability', 'durable', '--rate', '200000'] },
+    { label: 'durable · batch · open loop 500k/s', args: ['--durability', 'durable', '--api', 'batch', '--rate', '500000'] },
+  ];
+  const benchRuns = runs.map((r) => ({
+    ...r,
+    result: JSON.parse(node([CLI, 'bench', '--ops', String(ops), ...r.args, '--json'], `durabook bench ${r.args.join(' ')}`)) as BenchResult,
+  }));
+
+  const micro = JSON.parse(node(['--expose-gc', 'dist/bench/micro.js', '--json', '--time', quick ? '100' : '1000'], 'micro benchmarks (tinybench + native)')) as {
+    tasks: MicroRow[];
+    native: NativeMicroRow[] | null;
+  };
+  const memory = JSON.parse(node(['dist/bench/memory.js', '--json', '--orders', quick ? '100000' : '1000000'], 'memory per resting order')) as MemoryResult[];
+
+  // ---------------------------------------------------------------------------------------
+  const c = comparison;
+  const find = (prefix: string) => c.contestants.find((x) => x.name.startsWith(prefix));
+  const callRun = benchRuns[0].result;
+  const callRate = find('durabook per-call')?.commandsPerSec;
+  const ratio = (name: string) => c.ratios.find((r) => r.name === name)?.value;
+  const memDurabook = memory.find((x) => x.subject === 'durabook');
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? '–' : ok ? 'met' : '**not met**');
+  const targets: string[][] = [
+    ['per-call API, full reports', '≥ 5M commands/s', rate(callRate), verdict(callRate === undefined ? undefined : callRate >= 5e6)],
+    ['per-call vs nodejs-order-book', '≥ 25×', `${ratio('durabook per-call / nodejs-order-book')?.toFixed(1)}×`, verdict((ratio('durabook per-call / nodejs-order-book') ?? 0) >= 25)],
+    ['per-call vs plain JS book', '≥ 1.5×', `${ratio('durabook per-call / plain JS book')?.toFixed(2)}×`, verdict((ratio('durabook per-call / plain JS book') ?? 0) >= 1.5)],
+    ['per-call p99 (closed loop)', '≤ 600 ns', ns(callRun.latencyNs.p99), verdict(callRun.latencyNs.p99 <= 600)],
+    ['per-call p99.9 (closed loop)', '< 2 µs', ns(callRun.latencyNs.p999), verdict(callRun.latencyNs.p999 < 2000)],
+    ['resident memory per resting order', '≤ 200 B', memDurabook ? `${memDurabook.rssBytesPerOrder.toFixed(0)} B` : '–', verdict(memDurabook ? memDurabook.rssBytesPerOrder <= 200 : undefined)],
+  ];
+
+  const w = c.workload;
+  const md: string[] = [];
+  md.push('# Benchmarks');
+  md.push('');
+  md.push(
+    `Generated by \`scripts/benchmarks.sh\` on ${m.date} at commit \`${m.commit}\`${m.dirty ? ' (with uncommitted changes)' : ''}, durabook ${m.durabook}. ` +
+      'Do not edit by hand: rerun the script.' +
+      (quick ? ' **Quick mode: tiny runs, not figures to quote.**' : ''),
+  );
+  md.push('');
+  md.push('## Machine');
+  md.push('');
+  md.push(
+    table(
+      ['', ''],
+      [
+        ['CPU', `${m.cpu}${m.hypervisor ? ` (virtual machine, ${m.hypervisor})` : ''}`],
+        ['cores', `${m.cpus} (${m.threadsPerCore} thread per core), shared with other workloads`],
+        ['caches', m.caches],
+        ['memory', m.memory],
+        ['kernel', m.kernel],
+        ['Node.js', `${m.node} (V8 ${m.v8})`],
+        ['C++ compiler', m.compiler || '?'],
+        ['load average at start', m.load],
+      ],
+      [':--', ':--'],
+    ),
+  );
+  md.push('');
+  md.push('## Method');
+  md.push('');
+  md.push(
+    [
+      `- **Workload.** \`lib/bench/workload.ts\`, seed ${w.seed}: a warmup of ${group(w.warmup)} passive limit orders builds the book, then ${group(w.ops)} measured commands: ` +
+        `${group(w.limits)} GTC limits (about a third priced at or through the opposite best), ${group(w.cancels)} cancels of live orders, ${group(w.markets)} market orders; ` +
+        `sizes 1–100, prices within ±50 ticks of the mid. The generator holds the book at ~${group(w.restingTarget)} resting orders (hundreds per price near the top) ` +
+        'by raising the share of crossing limits when the book is above that and lowering it when below. One symbol.',
+      '- **Side by side.** `bench/compare.ts` replays the same workload through every contestant on a fresh book per round (warmup untimed). ' +
+        `Rounds are interleaved (A B C D E, A B C D E, …; ${c.rounds} rounds) so that a noisy neighbour hits all alike; each figure is the contestant's median round, ` +
+        'and ratios are of medians from this one run. nodejs-order-book replays only the first ' +
+        `${group(find('nodejs-order-book')?.commands ?? 0)} measured commands (it is ~100× slower); the others replay all of them. ` +
+        'Contestants that report trades must agree on the trade count, or the run fails.',
+      '- **Contestants.** *durabook per-call*: `engine.submit()` / `engine.cancel()` with an order object literal per call and every report read (status, trades, traded quantity). ' +
+        '*durabook batch*: `CommandBatch` + `engine.submitBatch()` in batches of 256, results read through `BatchResult`. ' +
+        '*plain JS book*: `bench/plain-js-book.ts`, a straightforward JS book (Map of levels, sorted price arrays, linked FIFOs, O(1) cancel) returning report objects of durabook\'s shape. ' +
+        '*nodejs-order-book*: the npm package, `limit()` / `market()` / `cancel()`. ' +
+        '*C++ replay*: `native/bench/replay_bench.cc`, the same CSV workload straight into `durabook::MatchingEngine` (no Node), clock read and trades cleared every 256 commands like the batch binding.',
+      `- **Latency.** Closed loop: two \`performance.now()\` reads around each call; each sample includes about one read (~${c.timerOverheadNs} ns here). ` +
+        'Open loop (`--rate`): command *i* is due at *i*/rate and its latency runs from that intended time to its completion, so a stall is charged to every command it delays (no coordinated omission). ' +
+        'Percentiles from a `perf_hooks` histogram of integer nanoseconds. Durable ack: intended send time → `engine.durable(seq)` resolved (open loop; commands sent in one event-loop turn share one `durable()` call).',
+      '- **WAL bytes.** Each temp WAL directory is measured after its run: bytes up to the last non-zero byte of each file (segments are pre-written with zeros), over every logged command (symbols + warmup + measured); trades are logged too (`logTrades`, the default).',
+      '- **Micro benchmarks.** tinybench 6 on a steady 10,000-order book; an iteration makes 32 calls (untimed hooks prepare and undo them), so the ~50 ns timer read is spread; the table shows per-call figures (iteration statistics / 32). Native: `native/bench/micro_bench.cc`, best of 5 rounds.',
+      '- **Memory.** `bench/memory.ts` rests N orders with no trades (~1,000 per price) in a child process of its own and divides the growth of the resident set by N, after two forced GCs.',
+      '- **Noise.** Two shared vCPUs: single runs move by ±30% or more. Compare figures within one run; do not compare across runs or machines.',
+    ].join('\n'),
+  );
+  md.push('');
+  md.push('## Commands');
+  md.push('');
+  md.push('```sh');
+  md.push('bash scripts/benchmarks.sh                 # build, run everything below, rewrite BENCHMARKS.md');
+  md.push(`node --expose-gc dist/bench/compare.js --ops ${ops} --rounds ${c.rounds} --nob-ops ${find('nodejs-order-book')?.commands ?? ''}`);
+  for (const r of runs) md.push(`node dist/lib/cli/main.js bench --ops ${ops}${r.args.length ? ` ${r.args.join(' ')}` : ''}`);
+  md.push('node --expose-gc dist/bench/micro.js      # tinybench + build/micro_bench');
+  md.push('node dist/bench/memory.js                 # resident memory per resting order');
+  md.push('build/replay_bench WORKLOAD.csv --warmup N --repeat 5   # CSV from: durabook bench --write-workload FILE');
+  md.push('```');
+  md.push('');
+  md.push('## Targets');
+  md.push('');
+  md.push(table(['target', 'wanted', 'measured', ''], targets, [':--', '--:', '--:', ':--']));
+  md.push('');
+  md.push('## Side by side');
+  md.push('');
+  md.push(
+    table(
+      ['contestant', 'commands', 'median', 'p50', 'p99', 'p99.9', 'max', 'trades', 'rounds'],
+      c.contestants.map((x) => [
+        x.name,
+        group(x.commands),
+        `**${rate(x.commandsPerSec)}**`,
+        ns(x.latencyNs?.p50),
+        ns(x.latencyNs?.p99),
+        ns(x.latencyNs?.p999),
+        ns(x.latencyNs?.max),
+        x.trades === null ? '–' : group(x.trades),
+        x.rounds.map((v) => rate(v).replace(' ', '')).join(' '),
+      ]),
+    ),
+  );
+  md.push('');
+  md.push(table(['ratio (medians, same run)', 'value', 'target'], c.ratios.map((r) => [r.name, `**${r.value.toFixed(2)}×**`, r.target ?? ''])));
+  md.push('');
+  md.push('## `durabook bench`');
+  md.push('');
+  md.push(
+    `${group(ops)} measured commands each, default workload. Throughput: the measured commands back to back with no timers; "to durable" adds the wait for \`durable(lastSeq)\`. ` +
+      'Latency: closed loop unless an open-loop rate is given. Durable ack: open loop (at 100k/s in the closed-loop durable run).',
+  );
+  md.push('');
+  md.push(
+    table(
+      ['mode', 'commands/s', 'to durable', 'p50', 'p99', 'p99.9', 'max', 'WAL B/cmd', 'ack p50', 'ack p99', 'ack p99.9', 'ack max'],
+      benchRuns.map(({ label, result: r }) => [
+        label,
+        rate(r.throughput.commandsPerSec),
+        rate(r.throughput.durableCommandsPerSec),
+        ns(r.latencyNs.p50),
+        ns(r.latencyNs.p99),
+        ns(r.latencyNs.p999),
+        ns(r.latencyNs.max),
+        r.wal ? r.wal.bytesPerCommand.toFixed(1) : '–',
+        ns(r.durableAckNs?.p50),
+        ns(r.durableAckNs?.p99),
+        ns(r.durableAckNs?.p999),
+        ns(r.durableAckNs?.max),
+      ]),
+    ),
+  );
+  md.push('');
+  const k = callRun.counts;
+  md.push(
+    `Reports of the default run: ${group(k.statuses.new)} new, ${group(k.statuses.partially_filled)} partially filled, ${group(k.statuses.filled)} filled, ` +
+      `${group(k.statuses.cancelled)} cancelled, ${group(k.statuses.rejected)} rejected; ${group(k.trades)} trades; ${group(k.restingAtEnd)} orders resting at the end.`,
+  );
+  md.push('');
+  md.push('## Micro benchmarks');
+  md.push('');
+  md.push(
+    table(
+      ['task (per call)', 'calls/s', 'mean', 'p50', 'p99', 'p99.9'],
+      micro.tasks.map((t) => [`${t.name}${t.callsPerIteration === 32 ? '' : ` (per command, batches of ${t.callsPerIteration})`}`, rate(t.callsPerSec), ns(t.nsPerCall), ns(t.p50), ns(t.p99), ns(t.p999)]),
+    ),
+  );
+  md.push('');
+  if (micro.native) {
+    md.push(table(['native (micro_bench)', 'ns/op', 'GB/s'], micro.native.map((r) => [r.name, r.ns.toFixed(1), r.bytes ? r.GBps.toFixed(2) : '–'])));
+  } else {
+    md.push('Native micro benchmarks: `build/micro_bench` was not built.');
+  }
+  md.push('');
+  md.push('## Memory');
+  md.push('');
+  md.push(
+    table(
+      ['subject', 'resting orders', 'RSS per order', 'JS heap per order', 'RSS after'],
+      memory.map((r) => [r.subject, group(r.orders), `**${r.rssBytesPerOrder.toFixed(0)} B**`, `${r.heapBytesPerOrder.toFixed(0)} B`, `${(r.rssAfter / 2 ** 20).toFixed(0)} MiB`]),
+    ),
+  );
+  md.push('');
+  writeFileSync(out, md.join('\n'));
+  process.stderr.write(`wrote ${out}\n`);
+}
+
+await main();
