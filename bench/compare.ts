@@ -7,12 +7,13 @@
 // Every contestant replays the same seeded workload (lib/bench/workload.ts): a warmup that builds
 // the book (not timed), then the measured commands, on a fresh book each round. Rounds are
 // interleaved (A B C D E, A B C D E, …) so that a noisy neighbour hits all of them alike, and
-// each contestant's figure is its median round. nodejs-order-book is ~100× slower, so it replays
+// each contestant's figure is its median round. Each JS contestant runs in a worker process of its
+// own (see "orchestration" below). nodejs-order-book is ~100× slower, so it replays
 // only the first --nob-ops measured commands (same workload, shorter).
 //
-//   node --expose-gc dist/bench/compare.js [--ops N] [--rounds R] [--nob-ops N] [--batch N]
-//                                          [--seed N] [--replay-bin PATH] [--json]
-import { execFileSync } from 'node:child_process';
+//   node dist/bench/compare.js [--ops N] [--rounds R] [--nob-ops N] [--batch N]
+//                              [--seed N] [--replay-bin PATH] [--json]
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -260,59 +261,151 @@ function cppReplay(w: Workload, bin: string, csv: string, batchSize: number): Co
   };
 }
 
+// --- orchestration: each JS contestant lives in a worker process of its own ---------------
+//
+// Contestants in one process would share V8's feedback and hidden classes (their report objects
+// have the same property names, their drivers share helpers), and each would pay for the others'
+// garbage; so every JS contestant runs in a child process of its own, kept alive across rounds so
+// that its JIT stays warm, and the parent interleaves the rounds.
+
+type WorkerKind = 'call' | 'batch' | 'plain' | 'nob';
+type Reply = { type: 'ready'; name: string; commands: number } | { type: 'round'; seconds: number; trades: number | null } | { type: 'latency'; summary: LatencySummary | null };
+
+interface Runner {
+  name: string;
+  commands: number;
+  round(): Promise<{ seconds: number; trades: number | null }>;
+  latency(): Promise<LatencySummary | null>;
+  close(): void;
+}
+
+interface WorkerSpec {
+  ops: number;
+  seed: number;
+  batchSize: number;
+  nobOps: number;
+}
+
+function contestantFor(kind: WorkerKind, w: Workload, spec: WorkerSpec): Contestant {
+  switch (kind) {
+    case 'call':
+      return durabookCall(w);
+    case 'batch':
+      return durabookBatch(w, spec.batchSize);
+    case 'plain':
+      return plainJs(w);
+    default:
+      return nob(w, Math.min(spec.ops, spec.nobOps));
+  }
+}
+
+async function startWorker(kind: WorkerKind, spec: WorkerSpec): Promise<Runner> {
+  const args = ['--worker', kind, '--ops', String(spec.ops), '--seed', String(spec.seed), '--batch', String(spec.batchSize), '--nob-ops', String(spec.nobOps)];
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting: ((r: Reply) => void)[] = [];
+  let failed: Error | undefined;
+  child.on('message', (m) => waiting.shift()?.(m as Reply));
+  child.on('exit', (code) => {
+    failed = new Error(`compare worker '${kind}' exited with code ${code}`);
+    for (const f of waiting.splice(0)) f({ type: 'latency', summary: null });
+  });
+  const next = () =>
+    new Promise<Reply>((res, rej) => {
+      if (failed) rej(failed);
+      else waiting.push((r) => (failed ? rej(failed) : res(r)));
+    });
+  const ask = async (type: 'round' | 'latency') => {
+    const reply = next();
+    child.send({ type });
+    return reply;
+  };
+  const ready = (await next()) as Extract<Reply, { type: 'ready' }>;
+  return {
+    name: ready.name,
+    commands: ready.commands,
+    round: async () => {
+      const r = (await ask('round')) as Extract<Reply, { type: 'round' }>;
+      return { seconds: r.seconds, trades: r.trades };
+    },
+    latency: async () => ((await ask('latency')) as Extract<Reply, { type: 'latency' }>).summary,
+    close: () => {
+      child.removeAllListeners('exit');
+      child.kill();
+    },
+  };
+}
+
+async function workerMain(kind: WorkerKind, spec: WorkerSpec): Promise<void> {
+  const w = generateWorkload({ ops: spec.ops, seed: spec.seed });
+  const c = contestantFor(kind, w, spec);
+  const send = (m: Reply) => process.send!(m);
+  process.on('message', async (m: { type: string }) => {
+    if (m.type === 'round') {
+      gc();
+      if (c.prepare) await c.prepare();
+      send({ type: 'round', ...c.round() });
+    } else if (m.type === 'latency') {
+      if (!c.latency) return send({ type: 'latency', summary: null });
+      gc();
+      if (c.prepare) await c.prepare();
+      send({ type: 'latency', summary: summarize(c.latency()) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', name: c.name, commands: c.commands });
+}
+
+function localRunner(c: Contestant): Runner {
+  return {
+    name: c.name,
+    commands: c.commands,
+    round: async () => c.round(),
+    latency: async () => null,
+    close: () => {},
+  };
+}
+
 export async function runComparison(o: ComparisonOptions = {}): Promise<ComparisonResult> {
   const progress = o.progress ?? (() => {});
   const ops = o.ops ?? 1_000_000;
   const rounds = o.rounds ?? 5;
   const batchSize = o.batchSize ?? 256;
   const seed = o.seed ?? 1;
-  progress('generating the workload');
-  const w = generateWorkload({ ops, seed });
   const nobOps = Math.min(ops, o.nobOps ?? 100_000);
-
-  const contestants: Contestant[] = [
-    durabookCall(w),
-    durabookBatch(w, batchSize),
-    plainJs(w),
-    nob(w, nobOps),
-  ];
-  const bin = findReplayBin(o.replayBin);
+  const spec: WorkerSpec = { ops, seed, batchSize, nobOps };
+  progress('generating the workload, starting the workers');
+  const w = generateWorkload({ ops, seed });
+  const runners: Runner[] = [];
   let tmp: string | undefined;
-  if (bin) {
-    tmp = mkdtempSync(join(tmpdir(), 'durabook-compare-'));
-    const csv = join(tmp, 'workload.csv');
-    writeFileSync(csv, workloadToCsv(w));
-    contestants.push(cppReplay(w, bin, csv, batchSize));
-  } else {
-    process.stderr.write('compare: replay_bench not found (npm run build builds it into build/); skipping the C++ replay\n');
-  }
   try {
-    const results = contestants.map(() => ({ rounds: [] as number[], trades: null as number | null }));
+    for (const kind of ['call', 'batch', 'plain', 'nob'] as const) runners.push(await startWorker(kind, spec));
+    const bin = findReplayBin(o.replayBin);
+    if (bin) {
+      tmp = mkdtempSync(join(tmpdir(), 'durabook-compare-'));
+      const csv = join(tmp, 'workload.csv');
+      writeFileSync(csv, workloadToCsv(w));
+      runners.push(localRunner(cppReplay(w, bin, csv, batchSize)));
+    } else {
+      process.stderr.write('compare: replay_bench not found (npm run build builds it into build/); skipping the C++ replay\n');
+    }
+    const results = runners.map(() => ({ rounds: [] as number[], trades: null as number | null }));
     for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < contestants.length; k++) {
-        const c = contestants[k];
+      for (let k = 0; k < runners.length; k++) {
+        const c = runners[k];
         progress(`round ${r + 1}/${rounds}: ${c.name}`);
-        gc();
-        if (c.prepare) await c.prepare();
-        const { seconds, trades } = c.round();
+        const { seconds, trades } = await c.round();
         results[k].rounds.push(c.commands / seconds);
         results[k].trades = trades;
       }
     }
     const overhead = timerOverheadNs();
     const lat: (LatencySummary | null)[] = [];
-    for (const c of contestants) {
-      if (!c.latency) {
-        lat.push(null);
-        continue;
-      }
+    for (const c of runners) {
       progress(`latency: ${c.name}`);
-      gc();
-      if (c.prepare) await c.prepare();
-      lat.push(summarize(c.latency()));
+      lat.push(await c.latency());
     }
 
-    const out: ContestantResult[] = contestants.map((c, k) => ({
+    const out: ContestantResult[] = runners.map((c, k) => ({
       name: c.name,
       commands: c.commands,
       commandsPerSec: median(results[k].rounds),
@@ -349,6 +442,7 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
       ratios,
     };
   } finally {
+    for (const r of runners) r.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -381,7 +475,17 @@ function isEntryPoint(): boolean {
   return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
 }
 
-if (isEntryPoint()) {
+if (isEntryPoint() && process.argv.includes('--worker')) {
+  const { values } = parseArgs({
+    options: { worker: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' }, 'nob-ops': { type: 'string' } },
+  });
+  await workerMain(values.worker as WorkerKind, {
+    ops: Number(values.ops),
+    seed: Number(values.seed),
+    batchSize: Number(values.batch),
+    nobOps: Number(values['nob-ops']),
+  });
+} else if (isEntryPoint()) {
   const { values } = parseArgs({
     options: {
       ops: { type: 'string' },

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const ops = quick ? 50_000 : 1_000_000;
   const m = machine();
 
-  const compareArgs = ['--expose-gc', 'dist/bench/compare.js', '--ops', String(ops), '--rounds', quick ? '2' : '7', '--nob-ops', quick ? '5000' : '100000', '--json'];
+  const compareArgs = ['dist/bench/compare.js', '--ops', String(ops), '--rounds', quick ? '2' : '7', '--nob-ops', quick ? '5000' : '100000', '--json'];
   const comparison = JSON.parse(node(compareArgs, 'side-by-side comparison')) as ComparisonResult;
 
   const runs: CliRun[] = [
@@ -170,6 +170,7 @@ async function main(): Promise<void> {
         `sizes 1–100, prices within ±50 ticks of the mid. The generator holds the book at ~${group(w.restingTarget)} resting orders (hundreds per price near the top) ` +
         'by raising the share of crossing limits when the book is above that and lowering it when below. One symbol.',
       '- **Side by side.** `bench/compare.ts` replays the same workload through every contestant on a fresh book per round (warmup untimed). ' +
+        'Each JS contestant lives in a worker process of its own (its own heap, hidden classes and JIT feedback), kept alive and warm across rounds; the parent interleaves the rounds. ' +
         `Rounds are interleaved (A B C D E, A B C D E, …; ${c.rounds} rounds) so that a noisy neighbour hits all alike; each figure is the contestant's median round, ` +
         'and ratios are of medians from this one run. nodejs-order-book replays only the first ' +
         `${group(find('nodejs-order-book')?.commands ?? 0)} measured commands (it is ~100× slower); the others replay all of them. ` +
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
   md.push('');
   md.push('```sh');
   md.push('bash scripts/benchmarks.sh                 # build, run everything below, rewrite BENCHMARKS.md');
-  md.push(`node --expose-gc dist/bench/compare.js --ops ${ops} --rounds ${c.rounds} --nob-ops ${find('nodejs-order-book')?.commands ?? ''}`);
+  md.push(`node dist/bench/compare.js --ops ${ops} --rounds ${c.rounds} --nob-ops ${find('nodejs-order-book')?.commands ?? ''}`);
   for (const r of runs) md.push(`node dist/lib/cli/main.js bench --ops ${ops}${r.args.length ? ` ${r.args.join(' ')}` : ''}`);
   md.push('node --expose-gc dist/bench/micro.js      # tinybench + build/micro_bench');
   md.push('node dist/bench/memory.js                 # resident memory per resting order');
