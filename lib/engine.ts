@@ -4,7 +4,7 @@
 // argument-free native call, read the report from `res` and build the report object here.
 // No JS object is built in native code (that costs ~225 ns a time there, a few ns here).
 import { DurabookError, describe, invalid } from './errors.js';
-import { native, type NativeEngine } from './native.js';
+import { native, type NativeEngine, type NativeStatus } from './native.js';
 import type {
   Bbo,
   CancelOrder,
@@ -13,16 +13,39 @@ import type {
   Level,
   ModifyOrder,
   NewOrder,
+  RecoveryReport,
+  SnapshotInfo,
+  WalStats,
+  Durability,
   Report,
   RestingOrder,
   Trade,
 } from './types.js';
 import { isPlainObject, object, optionalBoolean, positiveInteger, safeInteger } from './validate.js';
-import { resolveOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import { recover } from './recovery.js';
+import { DurableWaiters } from './waiters.js';
+import { pruneAfterSnapshot, snapshotName } from './files.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { BatchResult, type CommandBatch } from './batch.js';
 import { COMMAND_ERROR_FIELDS, REASONS as REASON, STATUSES as STATUS } from './codes.js';
 
 const INVARIANT_BROKEN = -255;
+const ENGINE_FAILED = -254;
+
+const FRESH_RECOVERY: RecoveryReport = Object.freeze({
+  snapshot: null,
+  snapshotsSkipped: [],
+  recordsScanned: 0,
+  recordsReplayed: 0,
+  tradesVerified: 0,
+  bytesTruncated: 0,
+  tornTail: false,
+  lastSeq: 0,
+  dropped: null,
+  durationMs: 0,
+});
 
 // NEW-record flag bits (native/core/wal_format.h): bit0 sell, bits1-2 tif, bit3 market,
 // bit4 postOnly, bit5 hasPrice.
@@ -44,23 +67,82 @@ export class Engine {
   readonly #symbolIds = new Map<string, number>();
   readonly #symbols: string[] = [];
   readonly #batchResult = new BatchResult();
+  readonly #dir: string | undefined;
+  readonly #durability: Durability;
+  readonly #waiters: DurableWaiters;
+  #recovery: RecoveryReport = FRESH_RECOVERY;
+  #walOpen = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
+  #failure: DurabookError | undefined;
 
-  private constructor(limits: { maxOrders?: number; maxLevels?: number; maxSymbols?: number }) {
+  private constructor(opts: ResolvedOptions) {
     const addon = native();
     this.#resHeader = addon.resHeader;
     this.#cmd = new Float64Array(8);
     this.#res = new Float64Array(this.#resHeader + 3 * RES_TRADE_CAPACITY);
-    this.#native = addon.createEngine(limits, this.#cmd, this.#res);
+    this.#native = addon.createEngine({ ...opts.limits, preciseClock: opts.preciseClock }, this.#cmd, this.#res);
+    this.#dir = opts.dir;
+    this.#durability = opts.durability;
+    this.#waiters = new DurableWaiters(this.#native);
   }
 
-  /** Opens an engine. Without `dir` it is in-memory with durability 'none'. */
+  /**
+   * Opens an engine. Without `dir` it is in-memory with durability 'none'. With `dir` it
+   * recovers what the directory holds (newest valid snapshot, then the WAL after it) and, unless
+   * durability is 'none', logs every command from then on.
+   */
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const opts = resolveOptions(options);
-    const engine = new Engine(opts.limits);
-    if (opts.checkInvariants) engine.#native.setCheckInvariants(true);
-    for (const s of opts.symbols) engine.addSymbol(s);
+    const engine = new Engine(opts);
+    const n = engine.#native;
+    if (opts.checkInvariants) n.setCheckInvariants(true);
+    if (opts.faultInjection) {
+      if (!n.enableFaults) throw new DurabookError('INVALID_ARGUMENT', 'faultInjection needs a test build of the addon');
+      n.enableFaults();
+    }
+    if (opts.dir !== undefined) engine.#openDir(opts, opts.dir);
+    for (const s of opts.symbols) if (!engine.#symbolIds.has(s)) engine.addSymbol(s);
     return engine;
+  }
+
+  #openDir(opts: ResolvedOptions, dir: string): void {
+    const n = this.#native;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new DurabookError('IO_ERROR', `cannot create dir ${JSON.stringify(dir)}: ${e.code ?? e.message}`, {
+        path: dir,
+        code: e.code,
+      });
+    }
+    const { report, native: rec } = recover(n, dir, opts.recovery);
+    this.#recovery = report;
+    for (const name of n.symbolNames()) {
+      this.#symbolIds.set(name, this.#symbols.length);
+      this.#symbols.push(name);
+    }
+    if (opts.durability === 'none') return;
+    const w = opts.wal;
+    const st = n.openWal(
+      {
+        dir,
+        durable: opts.durability === 'durable',
+        segmentBytes: w.segmentBytes,
+        ringCapacity: w.ringCapacity,
+        asyncFlushMs: w.asyncFlushMs,
+        asyncFlushRecords: w.asyncFlushRecords,
+        writerCpu: w.writerCpu ?? -1,
+        logTrades: w.logTrades,
+        resumeSegment: rec.resumeSegment || undefined,
+        resumeOffset: rec.resumeOffset,
+        nextSeq: n.lastSeq() + 1,
+      },
+      () => this.#onWake(),
+    );
+    if (!st.ok) throw ioError('cannot open the WAL', st);
+    this.#walOpen = true;
   }
 
   /** Symbols in the order they were added. */
@@ -180,6 +262,7 @@ export class Engine {
     result.prepare(count);
     const trades = this.#native.submitBatch(batch.buffer, count, result.out, result.tradeBuf);
     if (trades < 0) {
+      if (result.out[0] === ENGINE_FAILED) this.#refused(ENGINE_FAILED, {});
       const index = -1 - trades;
       const field = COMMAND_ERROR_FIELDS[result.out[0]] ?? 'command';
       throw new DurabookError('INVALID_ARGUMENT', `batch command ${index} refused: bad ${field}`, { index, field });
@@ -208,7 +291,8 @@ export class Engine {
     const n = positiveInteger(levels, 'levels');
     this.#cmd[0] = sym;
     this.#cmd[1] = n;
-    const d = this.#native.depth();
+    const got = this.#native.depth();
+    const d = got === true ? this.#res : got;
     if (!d) throw new DurabookError('INVALID_ARGUMENT', `depth(${describe(symbol)}, ${n}) refused`);
     const nb = d[0];
     const na = d[1];
@@ -247,19 +331,114 @@ export class Engine {
     return this.#native.lastSeq();
   }
 
-  /** Resolves once `seq` is durable. In-memory engines have nothing to wait for. */
-  async durable(seq: number): Promise<void> {
-    this.#checkOpen();
-    positiveInteger(seq, 'seq');
+  /** @internal The native engine, for tests (fault injection). */
+  get _native(): NativeEngine {
+    return this.#native;
   }
 
-  /** Drains and closes the engine; later calls throw ENGINE_CLOSED. Idempotent. */
-  async close(): Promise<void> {
+  /** What open() recovered from `dir`. */
+  get recovery(): RecoveryReport {
+    return this.#recovery;
+  }
+
+  /** The durability mode this engine runs in. */
+  get durability(): Durability {
+    return this.#durability;
+  }
+
+  /** WAL writer counters, or undefined without a WAL. */
+  walStats(): WalStats | undefined {
+    return this.#native.walStats();
+  }
+
+  /**
+   * Resolves once the command `seq` is on disk: the fdatasync that covers it has returned.
+   * Resolves at once with durability 'none'. Rejects with WAL_FAILED if the WAL fails first.
+   */
+  durable(seq: number): Promise<void> {
+    try {
+      positiveInteger(seq, 'seq');
+      if (this.#failure) throw this.#failure;
+      if (this.#closed) {
+        // After close() the log is synced to its end: what it holds is durable, nothing more comes.
+        if (this.#durability !== 'none' && seq <= this.#waiters.watermark()) return Promise.resolve();
+        throw new DurabookError('ENGINE_CLOSED', 'the engine is closed');
+      }
+      if (seq > this.#native.lastSeq()) {
+        throw invalid('seq', seq, `a sequence number already assigned (last is ${this.#native.lastSeq()})`);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!this.#walOpen) return Promise.resolve();
+    return this.#waiters.wait(seq);
+  }
+
+  /**
+   * Writes a snapshot of the whole engine: serialized at once (the only pause in matching),
+   * then, once the WAL covers it, written to a temp file, synced, renamed into place and the
+   * directory synced. Older snapshots and WAL segments no longer needed are deleted.
+   */
+  async snapshot(): Promise<SnapshotInfo> {
+    this.#checkOpen();
+    const dir = this.#dir;
+    if (dir === undefined) throw new DurabookError('INVALID_ARGUMENT', 'snapshot() needs an engine opened with a dir');
+    const t0 = performance.now();
+    const seq = this.#native.lastSeq();
+    const data = this.#native.serializeSnapshot();
+    const pauseMs = performance.now() - t0;
+    // The snapshot must never be ahead of the log it continues.
+    if (seq > 0) await this.durable(seq);
+    const name = snapshotName(seq);
+    await new Promise<void>((resolve, reject) => {
+      this.#native.writeDurableFile(dir, name, data, (err) => {
+        if (err) reject(ioError('cannot write snapshot', err));
+        else resolve();
+      });
+    });
+    pruneAfterSnapshot(dir);
+    return { seq, path: join(dir, name), bytes: data.length, pauseMs, durationMs: performance.now() - t0 };
+  }
+
+  /** Drains the WAL, syncs it, joins the writer thread; later calls throw ENGINE_CLOSED. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
     this.#closed = true;
+    this.#closing = (async () => {
+      if (!this.#walOpen) return;
+      const st = this.#native.closeWal();
+      this.#walOpen = false;
+      if (!st.ok) this.#fail(st);
+      else this.#waiters.settle();
+      if (this.#failure) this.#waiters.rejectAll(this.#failure);
+    })();
+    return this.#closing;
+  }
+
+  #onWake(): void {
+    const err = this.#native.walError();
+    if (err) this.#fail(err);
+    else this.#waiters.settle();
+  }
+
+  #fail(st: NativeStatus): void {
+    if (!this.#failure) {
+      this.#failure = new DurabookError('WAL_FAILED', `the WAL failed: ${st.message}`, {
+        code: st.code,
+        op: st.op,
+        path: st.path,
+      });
+    }
+    this.#waiters.rejectAll(this.#failure);
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new DurabookError('ENGINE_CLOSED', 'the engine is closed');
+    if (this.#failure) {
+      throw new DurabookError('ENGINE_FAILED', `the engine failed and must be reopened: ${this.#failure.message}`, {
+        ...this.#failure.details,
+      });
+    }
   }
 
   #symbolId(symbol: unknown): number {
@@ -307,10 +486,27 @@ export class Engine {
   // The native side refused a command that passed the JS checks: a bug in one of the two
   // layers, or a broken invariant in a checked (test) engine. Either way nothing was applied.
   #refused(code: number, what: Record<string, unknown>): never {
+    if (code === ENGINE_FAILED) {
+      const st = this.#native.walError();
+      if (st) this.#fail(st);
+      throw new DurabookError('ENGINE_FAILED', `the engine failed and must be reopened: ${st?.message ?? 'WAL failure'}`, {
+        code: st?.code,
+        op: st?.op,
+        path: st?.path,
+      });
+    }
     if (code === INVARIANT_BROKEN) {
       throw new DurabookError('ENGINE_FAILED', `engine invariant broken: ${this.#native.checkInvariants()}`);
     }
     const field = COMMAND_ERROR_FIELDS[-code] ?? 'command';
     throw new DurabookError('INVALID_ARGUMENT', `native engine refused ${field} of ${describe(what)}`, what);
   }
+}
+
+function ioError(what: string, st: NativeStatus): DurabookError {
+  return new DurabookError('IO_ERROR', `${what}: ${st.message ?? 'unknown error'}`, {
+    code: st.code,
+    op: st.op,
+    path: st.path,
+  });
 }

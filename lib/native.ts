@@ -15,7 +15,7 @@ export interface NativeEngine {
   addSymbol(name: string): void;
   readTrades(): void;
   bbo(): boolean;
-  depth(): Float64Array | undefined;
+  depth(): Float64Array | true | undefined;
   order(): boolean;
   digest(): string;
   checkInvariants(): string;
@@ -23,11 +23,85 @@ export interface NativeEngine {
   lastSeq(): number;
   submitBatch(cmds: Float64Array, count: number, out: Float64Array, trades: Float64Array): number;
   copyBatchTrades(trades: Float64Array): void;
+  // durability (native/addon/durability.cc)
+  openWal(options: NativeWalOptions, onWake: () => void): NativeStatus;
+  ackWake(): void;
+  durableSeq(): number;
+  requestWake(seq: number): boolean;
+  refWake(on: boolean): void;
+  walError(): NativeStatus | undefined;
+  walStats(): import('./types.js').WalStats | undefined;
+  closeWal(): NativeStatus;
+  recover(options: { dir: string; mode: string; repair?: boolean }): NativeRecovery;
+  loadSnapshot(path: string): NativeSnapshotLoad;
+  resetEngine(): void;
+  symbolNames(): string[];
+  serializeSnapshot(): Buffer;
+  writeDurableFile(dir: string, name: string, data: Buffer, cb: (err: NativeStatus | null) => void): void;
+  // test builds only
+  enableFaults?(): void;
+  addFault?(rule: { op: string; errno?: number; nth?: number; andAfter?: boolean; path?: string }): boolean;
+  faultCalls?(op: string): number;
+}
+
+export interface NativeStatus {
+  ok: boolean;
+  errno?: number;
+  code?: string;
+  op?: string;
+  path?: string;
+  message?: string;
+}
+
+export interface NativeWalOptions {
+  dir: string;
+  durable: boolean;
+  segmentBytes: number;
+  ringCapacity: number;
+  asyncFlushMs: number;
+  asyncFlushRecords: number;
+  writerCpu: number;
+  logTrades: boolean;
+  resumeSegment?: string;
+  resumeOffset?: number;
+  nextSeq: number;
+}
+
+export interface NativeRecovery {
+  status: 'ok' | 'corrupt' | 'diverged' | 'io error';
+  recordsScanned: number;
+  commandsReplayed: number;
+  tradesVerified: number;
+  lastSeq: number;
+  bytesTruncated: number;
+  tornTail: boolean;
+  damageFile: string;
+  damageOffset: number;
+  damageSeq: number;
+  damage: string;
+  droppedFirstSeq: number;
+  droppedLastSeq: number;
+  errno: number;
+  errCode: string;
+  errMessage: string;
+  resumeSegment: string;
+  resumeOffset: number;
+  segments: string[];
+}
+
+export interface NativeSnapshotLoad {
+  status: string;
+  why: string;
+  seq: number;
+  orders: number;
+  symbols: number;
+  bytes: number;
+  errno?: number;
 }
 
 export interface NativeAddon {
   createEngine(
-    limits: { maxOrders?: number; maxLevels?: number; maxSymbols?: number },
+    options: { maxOrders?: number; maxLevels?: number; maxSymbols?: number; preciseClock?: boolean },
     cmd: Float64Array,
     res: Float64Array,
   ): NativeEngine;

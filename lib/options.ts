@@ -3,21 +3,71 @@ import { DurabookError, invalid } from './errors.js';
 import type { Durability, EngineOptions, RecoveryMode } from './types.js';
 import { isPlainObject, positiveInteger } from './validate.js';
 
+export interface ResolvedWal {
+  segmentBytes: number;
+  ringCapacity: number;
+  asyncFlushMs: number;
+  asyncFlushRecords: number;
+  writerCpu: number | null;
+  logTrades: boolean;
+}
+
 export interface ResolvedOptions {
   dir: string | undefined;
   durability: Durability;
   symbols: string[];
   recovery: RecoveryMode;
   limits: { maxOrders?: number; maxLevels?: number; maxSymbols?: number };
+  wal: ResolvedWal;
+  preciseClock: boolean;
   /** Test option: check every book invariant after every command. */
   checkInvariants: boolean;
+  /** Test option: route file calls through the fault-injecting layer (test builds only). */
+  faultInjection: boolean;
+}
+
+const WAL_DEFAULTS: ResolvedWal = {
+  segmentBytes: 64 * 1024 * 1024,
+  ringCapacity: 65536,
+  asyncFlushMs: 5,
+  asyncFlushRecords: 2000,
+  writerCpu: null,
+  logTrades: true,
+};
+
+function intInRange(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalid(field, value, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function resolveWal(wal: unknown): ResolvedWal {
+  if (wal === undefined) return { ...WAL_DEFAULTS };
+  if (!isPlainObject(wal)) throw invalid('wal', wal, 'an object');
+  const w = { ...WAL_DEFAULTS };
+  if (wal.segmentBytes !== undefined) {
+    w.segmentBytes = intInRange(wal.segmentBytes, 'wal.segmentBytes', 65536, 2 ** 40);
+    if (w.segmentBytes % 8 !== 0) throw invalid('wal.segmentBytes', wal.segmentBytes, 'a multiple of 8');
+  }
+  if (wal.ringCapacity !== undefined) w.ringCapacity = intInRange(wal.ringCapacity, 'wal.ringCapacity', 16, 2 ** 24);
+  if (wal.asyncFlushMs !== undefined) w.asyncFlushMs = intInRange(wal.asyncFlushMs, 'wal.asyncFlushMs', 1, 60_000);
+  if (wal.asyncFlushRecords !== undefined) {
+    w.asyncFlushRecords = intInRange(wal.asyncFlushRecords, 'wal.asyncFlushRecords', 1, 2 ** 24);
+  }
+  if (wal.writerCpu !== undefined && wal.writerCpu !== null) w.writerCpu = intInRange(wal.writerCpu, 'wal.writerCpu', 0, 4095);
+  if (wal.logTrades !== undefined) {
+    if (typeof wal.logTrades !== 'boolean') throw invalid('wal.logTrades', wal.logTrades, 'a boolean');
+    w.logTrades = wal.logTrades;
+  }
+  return w;
 }
 
 const U32_MAX = 4294967295;
 
 export function resolveOptions(options: EngineOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalid('options', options, 'an object');
-  const o = options as EngineOptions & { checkInvariants?: unknown };
+  const o = options as EngineOptions & { checkInvariants?: unknown; faultInjection?: unknown };
   const dir = o.dir;
   if (dir !== undefined && (typeof dir !== 'string' || dir.length === 0)) {
     throw invalid('dir', dir, 'a non-empty path string');
@@ -48,8 +98,9 @@ export function resolveOptions(options: EngineOptions): ResolvedOptions {
       limits[key] = n;
     }
   }
-  if (o.checkInvariants !== undefined && typeof o.checkInvariants !== 'boolean') {
-    throw invalid('checkInvariants', o.checkInvariants, 'a boolean');
+  for (const key of ['checkInvariants', 'faultInjection', 'preciseClock'] as const) {
+    const v = (o as Record<string, unknown>)[key];
+    if (v !== undefined && typeof v !== 'boolean') throw invalid(key, v, 'a boolean');
   }
   return {
     dir,
@@ -57,6 +108,9 @@ export function resolveOptions(options: EngineOptions): ResolvedOptions {
     symbols: [...symbols],
     recovery,
     limits,
+    wal: resolveWal(o.wal),
+    preciseClock: o.preciseClock === true,
     checkInvariants: o.checkInvariants === true,
+    faultInjection: o.faultInjection === true,
   };
 }

@@ -96,6 +96,10 @@ Napi::Value SubmitBatch(const Napi::CallbackInfo& info) {
       return Napi::Number::New(env, static_cast<double>(-1 - i));
     }
   }
+  if (h->failed()) {
+    out[0] = kEngineFailedCode;
+    return Napi::Number::New(env, -1);
+  }
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;

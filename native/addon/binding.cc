@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "batch.h"
+#include "durability.h"
 #include "engine_handle.h"
 
 namespace durabook {
@@ -61,7 +62,7 @@ void writeReport(EngineHandle* h, CommandError e, const Report& r) {
   if (h->checkInvariants) {
     h->invariantError = h->engine.checkInvariants();
     if (!h->invariantError.empty()) {
-      h->res[1] = -255;
+      h->res[1] = kInvariantBrokenCode;
       return;
     }
   }
@@ -80,6 +81,7 @@ void Submit(EngineHandle* h) {
   const double* c = h->cmd;
   NewOrderCmd cmd;
   if (CommandError e = decodeNew(c[0], c[1], c[2], c[3], c[4], &cmd); e != CommandError::Ok) return writeRefusal(h, e);
+  if (h->failed()) return void(h->res[1] = kEngineFailedCode);
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
@@ -90,6 +92,7 @@ void Submit(EngineHandle* h) {
 void Cancel(EngineHandle* h) {
   int64_t id;
   if (!toInt64(h->cmd[1], &id)) return writeRefusal(h, CommandError::BadId);
+  if (h->failed()) return void(h->res[1] = kEngineFailedCode);
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
@@ -102,6 +105,7 @@ void Modify(EngineHandle* h) {
   const double* c = h->cmd;
   ModifyCmd cmd;
   if (CommandError e = decodeModify(c[1], c[2], c[3], c[4], &cmd); e != CommandError::Ok) return writeRefusal(h, e);
+  if (h->failed()) return void(h->res[1] = kEngineFailedCode);
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
@@ -112,6 +116,7 @@ Napi::Value AddSymbol(const Napi::CallbackInfo& info) {
   EngineHandle* h = handleOf(info);
   if (info.Length() < 1 || !info[0].IsString()) return writeRefusal(h, CommandError::BadSymbolName), info.Env().Undefined();
   std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (h->failed()) return h->res[1] = kEngineFailedCode, info.Env().Undefined();
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
@@ -153,7 +158,8 @@ Napi::Value Bbo(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
-// cmd: [0] symbol [1] levels → a new Float64Array [nBids, nAsks, (price, qty, orders)...]
+// cmd: [0] symbol [1] levels → [nBids, nAsks, (price, qty, orders)...] written into res when it
+// fits (returns true), else into a new Float64Array (returned); undefined for a bad symbol.
 Napi::Value Depth(const Napi::CallbackInfo& info) {
   EngineHandle* h = handleOf(info);
   uint32_t sym;
@@ -162,7 +168,12 @@ Napi::Value Depth(const Napi::CallbackInfo& info) {
   const uint32_t levels = n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
   h->engine.depth(sym, levels, &h->bids, &h->asks);
   const size_t len = 2 + 3 * (h->bids.size() + h->asks.size());
-  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), len);
+  Napi::Float64Array fresh;
+  double* out = h->res;
+  if (len > h->resLen) {
+    fresh = Napi::Float64Array::New(info.Env(), len);
+    out = fresh.Data();
+  }
   out[0] = static_cast<double>(h->bids.size());
   out[1] = static_cast<double>(h->asks.size());
   size_t k = 2;
@@ -172,7 +183,8 @@ Napi::Value Depth(const Napi::CallbackInfo& info) {
       out[k++] = static_cast<double>(l.qty);
       out[k++] = static_cast<double>(l.orders);
     }
-  return out;
+  if (out == h->res) return Napi::Boolean::New(info.Env(), true);
+  return fresh;
 }
 
 // cmd: [1] id → res: [0] found [1] symbol [2] side [3] price [4] remainingQty; returns found.
@@ -271,6 +283,7 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
   bind("setCheckInvariants", SetCheckInvariants);
   bind("lastSeq", LastSeq);
   registerBatchMethods(env, obj, h);
+  registerDurabilityMethods(env, obj, h);
   // The handle lives as long as the object that carries its methods.
   obj.AddFinalizer([](Napi::Env, EngineHandle* p) { delete p; }, h);
   return obj;

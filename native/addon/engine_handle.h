@@ -3,12 +3,16 @@
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "file_layer.h"
 #include "matching_engine.h"
+#include "wal_writer.h"
 
 namespace durabook {
 
@@ -64,10 +68,32 @@ inline CommandError decodeModify(double id, double price, double qty, double fla
 }
 
 constexpr int kResHeader = 6;
+// res[1] codes beyond the CommandErrors: the WAL failed (fail-stop), or a checked engine
+// found a broken invariant.
+constexpr double kEngineFailedCode = -254;
+constexpr double kInvariantBrokenCode = -255;
 
 struct EngineHandle {
   explicit EngineHandle(const EngineLimits& limits) : engine(limits) {}
+  ~EngineHandle() {
+    // An engine collected without close(): stop the writer (it drains and syncs) before the
+    // engine it serves goes away.
+    if (wal) wal->close();
+    if (tsfn) napi_release_threadsafe_function(tsfn, napi_tsfn_abort);
+  }
+  // Fail-stop: once the WAL failed, no command may apply.
+  bool failed() const { return wal && wal->failed(); }
+
   MatchingEngine engine;
+  std::unique_ptr<WalWriter> wal;
+  // Wakes JS once per watermark advance it asked for (or on failure); wakeQueued coalesces
+  // calls so a burst of syncs queues at most one callback.
+  napi_threadsafe_function tsfn = nullptr;
+  std::atomic<bool> wakeQueued{false};
+  FileLayer* files = posix_file_layer();
+#if defined(DURABOOK_TEST_HOOKS)
+  std::unique_ptr<FaultInjectingFileLayer> faults;
+#endif
   double* cmd = nullptr;
   double* res = nullptr;
   size_t resLen = 0;

@@ -1,0 +1,435 @@
+// Binding of the durable side: WAL writer start/stop and watermark, recovery scan, snapshot
+// load/serialize/write, and the test-only fault-injection layer. None of this is on the
+// per-command path; results come back as plain JS objects.
+#include "durability.h"
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "snapshot.h"
+#include "wal_recovery.h"
+
+namespace durabook {
+namespace {
+
+EngineHandle* handleOf(const Napi::CallbackInfo& info) { return static_cast<EngineHandle*>(info.Data()); }
+
+std::string errnoName(int err) {
+  switch (err) {
+    case EIO: return "EIO";
+    case ENOSPC: return "ENOSPC";
+    case EROFS: return "EROFS";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case ENOTDIR: return "ENOTDIR";
+    case EDQUOT: return "EDQUOT";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    default: return "E" + std::to_string(err);
+  }
+}
+
+Napi::Object statusObject(Napi::Env env, const WalStatus& st) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ok", st.ok());
+  if (!st.ok()) {
+    o.Set("errno", st.err);
+    o.Set("code", errnoName(st.err));
+    o.Set("op", st.op);
+    o.Set("path", st.path);
+    o.Set("message", st.message());
+  }
+  return o;
+}
+
+std::string stringOpt(const Napi::Object& o, const char* k) {
+  Napi::Value v = o.Get(k);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+double numberOpt(const Napi::Object& o, const char* k, double fallback) {
+  Napi::Value v = o.Get(k);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+// --- WAL writer ---------------------------------------------------------------------------
+
+void CallJsWake(napi_env env, napi_value jsCb, void*, void*) {
+  if (env == nullptr || jsCb == nullptr) return;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_call_function(env, undefined, jsCb, 0, nullptr, nullptr);
+}
+
+void queueWake(EngineHandle* h) {
+  // One queued callback at a time: JS clears the flag (ackWake) before it reads the
+  // watermark, so a sync that lands in between is seen by that read or queues anew.
+  if (!h->wakeQueued.exchange(true, std::memory_order_acq_rel))
+    napi_call_threadsafe_function(h->tsfn, nullptr, napi_tsfn_nonblocking);
+}
+
+// openWal(options, onWake) → status. options: dir, durable, segmentBytes, ringCapacity,
+// asyncFlushMs, asyncFlushRecords, writerCpu, logTrades, resumeSegment, resumeOffset, nextSeq.
+Napi::Value OpenWal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handleOf(info);
+  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction()) {
+    Napi::TypeError::New(env, "openWal(options, onWake)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (h->wal) return statusObject(env, WalStatus{EEXIST, "open", "wal already open"});
+  Napi::Object o = info[0].As<Napi::Object>();
+  WalWriterOptions wo;
+  wo.dir = stringOpt(o, "dir");
+  wo.mode = o.Get("durable").ToBoolean().Value() ? WalMode::Durable : WalMode::Async;
+  wo.segmentBytes = static_cast<uint64_t>(numberOpt(o, "segmentBytes", static_cast<double>(wo.segmentBytes)));
+  wo.ringCapacity = static_cast<size_t>(numberOpt(o, "ringCapacity", static_cast<double>(wo.ringCapacity)));
+  wo.asyncFlushMs = static_cast<uint32_t>(numberOpt(o, "asyncFlushMs", wo.asyncFlushMs));
+  wo.asyncFlushRecords = static_cast<uint32_t>(numberOpt(o, "asyncFlushRecords", wo.asyncFlushRecords));
+  wo.writerCpu = static_cast<int>(numberOpt(o, "writerCpu", -1));
+  wo.logTrades = o.Get("logTrades").ToBoolean().Value();
+  wo.files = h->files;
+  std::optional<WalResume> resume;
+  const std::string seg = stringOpt(o, "resumeSegment");
+  const double nextSeq = numberOpt(o, "nextSeq", 1);
+  if (!seg.empty() || nextSeq > 1) {
+    resume = WalResume{seg, static_cast<uint64_t>(numberOpt(o, "resumeOffset", 0)), static_cast<uint64_t>(nextSeq)};
+  }
+  std::unique_ptr<WalWriter> w;
+  WalStatus st = WalWriter::open(wo, resume, &w);
+  if (!st.ok()) return statusObject(env, st);
+
+  napi_value name = Napi::String::New(env, "durabook.walWake");
+  napi_status ns = napi_create_threadsafe_function(env, info[1], nullptr, name, 0, 1, nullptr, nullptr, nullptr,
+                                                   CallJsWake, &h->tsfn);
+  if (ns != napi_ok) {
+    w->close();
+    return statusObject(env, WalStatus{EINVAL, "threadsafe function", wo.dir});
+  }
+  // An idle engine must not keep the process alive; JS refs it while promises wait.
+  napi_unref_threadsafe_function(env, h->tsfn);
+  w->setCallbacks([h] { queueWake(h); }, [h] { queueWake(h); });
+  h->wal = std::move(w);
+  h->engine.setJournal(h->wal.get());
+  return statusObject(env, st);
+}
+
+Napi::Value AckWake(const Napi::CallbackInfo& info) {
+  handleOf(info)->wakeQueued.store(false, std::memory_order_release);
+  return info.Env().Undefined();
+}
+
+Napi::Value DurableSeq(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  return Napi::Number::New(info.Env(), h->wal ? static_cast<double>(h->wal->durableSeq()) : 0);
+}
+
+Napi::Value RequestWake(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  int64_t seq;
+  if (!h->wal || info.Length() < 1 || !info[0].IsNumber() || !toInt64(info[0].As<Napi::Number>().DoubleValue(), &seq) ||
+      seq < 0)
+    return Napi::Boolean::New(info.Env(), true);
+  return Napi::Boolean::New(info.Env(), h->wal->requestWake(static_cast<uint64_t>(seq)));
+}
+
+Napi::Value RefWake(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  if (h->tsfn) {
+    if (info.Length() > 0 && info[0].ToBoolean().Value()) napi_ref_threadsafe_function(info.Env(), h->tsfn);
+    else napi_unref_threadsafe_function(info.Env(), h->tsfn);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value WalError(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  if (!h->wal || !h->wal->failed()) return info.Env().Undefined();
+  return statusObject(info.Env(), h->wal->error());
+}
+
+Napi::Value WalStatsJs(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  if (!h->wal) return info.Env().Undefined();
+  WalStats s = h->wal->stats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("records", static_cast<double>(s.records));
+  o.Set("bytes", static_cast<double>(s.bytes));
+  o.Set("syncs", static_cast<double>(s.syncs));
+  o.Set("batches", static_cast<double>(s.batches));
+  o.Set("segments", static_cast<double>(s.segments));
+  o.Set("ringHighWater", static_cast<double>(s.ringHighWater));
+  o.Set("producerWaits", static_cast<double>(s.producerWaits));
+  o.Set("durableSeq", static_cast<double>(h->wal->durableSeq()));
+  return o;
+}
+
+// closeWal() → status: drains, syncs, joins the writer. The engine stops logging.
+Napi::Value CloseWal(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  WalStatus st;
+  if (h->wal) {
+    st = h->wal->close();
+    h->engine.setJournal(nullptr);
+  }
+  if (h->tsfn) {
+    napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
+    h->tsfn = nullptr;
+  }
+  return statusObject(info.Env(), st);
+}
+
+// --- recovery -----------------------------------------------------------------------------
+
+// recover({ dir, mode: 'tolerate-tail'|'strict'|'point-in-time', repair }) → result object
+Napi::Value Recover(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handleOf(info);
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "recover(options)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = info[0].As<Napi::Object>();
+  RecoveryOptions ro;
+  ro.dir = stringOpt(o, "dir");
+  const std::string mode = stringOpt(o, "mode");
+  ro.mode = mode == "strict" ? RecoveryMode::Strict
+            : mode == "point-in-time" ? RecoveryMode::PointInTime
+                                      : RecoveryMode::TolerateTail;
+  ro.repair = !o.Has("repair") || o.Get("repair").ToBoolean().Value();
+  ro.files = h->files;
+  RecoveryResult r;
+  // Replay logs nothing: the journal (if any) is detached while recovering.
+  h->engine.setJournal(nullptr);
+  RecoveryStatus st = recover_wal(ro, &h->engine, &r);
+  if (h->wal) h->engine.setJournal(h->wal.get());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("status", to_string(st));
+  out.Set("recordsScanned", static_cast<double>(r.recordsScanned));
+  out.Set("commandsReplayed", static_cast<double>(r.commandsReplayed));
+  out.Set("tradesVerified", static_cast<double>(r.tradesVerified));
+  out.Set("lastSeq", static_cast<double>(h->engine.lastSeq()));
+  out.Set("bytesTruncated", static_cast<double>(r.bytesTruncated));
+  out.Set("tornTail", r.tornTail);
+  out.Set("damageFile", r.damageFile);
+  out.Set("damageOffset", static_cast<double>(r.damageOffset));
+  out.Set("damageSeq", static_cast<double>(r.damageSeq));
+  out.Set("damage", r.damage);
+  out.Set("droppedFirstSeq", static_cast<double>(r.droppedFirstSeq));
+  out.Set("droppedLastSeq", static_cast<double>(r.droppedLastSeq));
+  out.Set("errno", r.err);
+  out.Set("errCode", r.err ? errnoName(r.err) : std::string());
+  out.Set("errMessage", r.err ? std::string(std::strerror(r.err)) : std::string());
+  out.Set("resumeSegment", r.resumeSegment);
+  out.Set("resumeOffset", static_cast<double>(r.resumeOffset));
+  Napi::Array segs = Napi::Array::New(env, r.segments.size());
+  for (size_t i = 0; i < r.segments.size(); ++i) segs.Set(static_cast<uint32_t>(i), r.segments[i]);
+  out.Set("segments", segs);
+  return out;
+}
+
+// --- snapshots ----------------------------------------------------------------------------
+
+int readWhole(FileLayer* fs, const std::string& path, std::vector<uint8_t>* buf) {
+  uint64_t size = 0;
+  if (int e = fs->fileSize(path, &size)) return e;
+  int fd;
+  if (int e = fs->open(path, kOpenReadOnly, &fd)) return e;
+  buf->resize(size);
+  size_t got = 0;
+  int e = size ? fs->pread(fd, buf->data(), size, 0, &got) : 0;
+  fs->close(fd);
+  buf->resize(got);
+  return e;
+}
+
+// loadSnapshot(path) → { status, why, seq, orders, symbols, errno }
+Napi::Value LoadSnapshot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EngineHandle* h = handleOf(info);
+  Napi::Object out = Napi::Object::New(env);
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "loadSnapshot(path)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<uint8_t> buf;
+  if (int e = readWhole(h->files, info[0].As<Napi::String>().Utf8Value(), &buf)) {
+    out.Set("status", "io error");
+    out.Set("errno", e);
+    out.Set("why", std::string(std::strerror(e)));
+    return out;
+  }
+  SnapshotInfo si;
+  std::string why;
+  SnapshotStatus st = load_snapshot(buf.data(), buf.size(), &h->engine, &si, &why);
+  out.Set("status", to_string(st));
+  out.Set("why", why);
+  out.Set("seq", static_cast<double>(si.seq));
+  out.Set("orders", static_cast<double>(si.orders));
+  out.Set("symbols", static_cast<double>(si.symbols));
+  out.Set("bytes", static_cast<double>(buf.size()));
+  return out;
+}
+
+Napi::Value ResetEngine(const Napi::CallbackInfo& info) {
+  handleOf(info)->engine.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value SymbolNames(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  Napi::Array a = Napi::Array::New(info.Env(), h->engine.symbolCount());
+  for (uint32_t i = 0; i < h->engine.symbolCount(); ++i) a.Set(i, h->engine.symbolName(i));
+  return a;
+}
+
+// serializeSnapshot() → Buffer holding the state after lastSeq.
+Napi::Value SerializeSnapshot(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  auto* bytes = new std::vector<uint8_t>();
+  encode_snapshot(h->engine, bytes);
+  return Napi::Buffer<uint8_t>::New(info.Env(), bytes->data(), bytes->size(),
+                                    [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, bytes);
+}
+
+// Writes a file the crash-safe way off the JS thread: name.tmp, fdatasync, rename, fsync dir.
+class DurableFileWorker : public Napi::AsyncWorker {
+ public:
+  DurableFileWorker(Napi::Function cb, FileLayer* fs, std::string dir, std::string name, Napi::Buffer<uint8_t> data)
+      : Napi::AsyncWorker(cb), fs_(fs), dir_(std::move(dir)), name_(std::move(name)), data_(data.Data()),
+        len_(data.Length()), ref_(Napi::Persistent(data)) {}
+
+  void Execute() override {
+    const std::string tmp = dir_ + "/" + name_ + ".tmp";
+    const std::string final = dir_ + "/" + name_;
+    int fd = -1;
+    if ((err_ = fs_->open(tmp, kOpenCreate | kOpenTruncate, &fd))) return fail("open", tmp);
+    err_ = fs_->pwrite(fd, data_, len_, 0);
+    if (!err_) err_ = fs_->fdatasync(fd);
+    const int closeErr = fs_->close(fd);
+    if (err_) return fail("write", tmp);
+    if ((err_ = closeErr)) return fail("close", tmp);
+    if ((err_ = fs_->rename(tmp, final))) return fail("rename", tmp);
+    if ((err_ = fs_->fsyncDir(dir_))) return fail("fsync", dir_);
+  }
+
+  void OnOK() override { Callback().Call({Env().Null()}); }
+  void OnError(const Napi::Error&) override {
+    Napi::Object o = Napi::Object::New(Env());
+    o.Set("errno", err_);
+    o.Set("code", errnoName(err_));
+    o.Set("op", op_);
+    o.Set("path", path_);
+    o.Set("message", op_ + " " + path_ + ": " + std::strerror(err_));
+    Callback().Call({o});
+  }
+
+ private:
+  void fail(const char* op, const std::string& path) {
+    op_ = op;
+    path_ = path;
+    SetError(op_);
+  }
+  FileLayer* fs_;
+  std::string dir_, name_;
+  const uint8_t* data_;
+  size_t len_;
+  Napi::Reference<Napi::Buffer<uint8_t>> ref_;
+  int err_ = 0;
+  std::string op_, path_;
+};
+
+// writeDurableFile(dir, name, buffer, callback(err|null))
+Napi::Value WriteDurableFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsBuffer() || !info[3].IsFunction()) {
+    Napi::TypeError::New(env, "writeDurableFile(dir, name, buffer, callback)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* w = new DurableFileWorker(info[3].As<Napi::Function>(), handleOf(info)->files,
+                                  info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+                                  info[2].As<Napi::Buffer<uint8_t>>());
+  w->Queue();
+  return env.Undefined();
+}
+
+#if defined(DURABOOK_TEST_HOOKS)
+// --- test hooks: fault injection ----------------------------------------------------------
+
+bool parseOp(const std::string& s, FileOp* op) {
+  static const std::pair<const char*, FileOp> ops[] = {
+      {"open", FileOp::kOpen},         {"pwritev", FileOp::kPwritev},   {"pread", FileOp::kPread},
+      {"fdatasync", FileOp::kFdatasync}, {"fsyncDir", FileOp::kFsyncDir}, {"rename", FileOp::kRename},
+      {"unlink", FileOp::kUnlink},     {"ftruncate", FileOp::kFtruncate}, {"close", FileOp::kClose},
+      {"listDir", FileOp::kListDir},   {"fileSize", FileOp::kFileSize}, {"mkdir", FileOp::kMkdir}};
+  for (const auto& [name, value] : ops)
+    if (s == name) {
+      *op = value;
+      return true;
+    }
+  return false;
+}
+
+// enableFaults(): route this engine's file calls through a FaultInjectingFileLayer.
+Napi::Value EnableFaults(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  if (!h->faults) h->faults = std::make_unique<FaultInjectingFileLayer>(posix_file_layer());
+  h->files = h->faults.get();
+  return info.Env().Undefined();
+}
+
+// addFault({ op, errno, nth, andAfter, path }) → bool
+Napi::Value AddFault(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  if (!h->faults || info.Length() < 1 || !info[0].IsObject()) return Napi::Boolean::New(info.Env(), false);
+  Napi::Object o = info[0].As<Napi::Object>();
+  FaultRule rule{};
+  if (!parseOp(stringOpt(o, "op"), &rule.op)) return Napi::Boolean::New(info.Env(), false);
+  rule.err = static_cast<int>(numberOpt(o, "errno", EIO));
+  rule.nth = static_cast<uint64_t>(numberOpt(o, "nth", 0));
+  rule.and_after = o.Get("andAfter").ToBoolean().Value();
+  rule.path_contains = stringOpt(o, "path");
+  h->faults->addFault(rule);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+Napi::Value FaultCalls(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  FileOp op;
+  if (!h->faults || info.Length() < 1 || !info[0].IsString() || !parseOp(info[0].As<Napi::String>().Utf8Value(), &op))
+    return Napi::Number::New(info.Env(), -1);
+  return Napi::Number::New(info.Env(), static_cast<double>(h->faults->calls(op)));
+}
+#endif
+
+}  // namespace
+
+void registerDurabilityMethods(Napi::Env env, Napi::Object obj, EngineHandle* h) {
+  auto bind = [&](const char* name, Napi::Value (*fn)(const Napi::CallbackInfo&)) {
+    obj.Set(name, Napi::Function::New(env, fn, name, h));
+  };
+  bind("openWal", OpenWal);
+  bind("ackWake", AckWake);
+  bind("durableSeq", DurableSeq);
+  bind("requestWake", RequestWake);
+  bind("refWake", RefWake);
+  bind("walError", WalError);
+  bind("walStats", WalStatsJs);
+  bind("closeWal", CloseWal);
+  bind("recover", Recover);
+  bind("loadSnapshot", LoadSnapshot);
+  bind("resetEngine", ResetEngine);
+  bind("symbolNames", SymbolNames);
+  bind("serializeSnapshot", SerializeSnapshot);
+  bind("writeDurableFile", WriteDurableFile);
+#if defined(DURABOOK_TEST_HOOKS)
+  bind("enableFaults", EnableFaults);
+  bind("addFault", AddFault);
+  bind("faultCalls", FaultCalls);
+#endif
+}
+
+}  // namespace durabook

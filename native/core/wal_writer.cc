@@ -1,0 +1,847 @@
+#include "wal_writer.h"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace durabook {
+namespace {
+
+// --- tuning -----------------------------------------------------------------------------------
+
+// Idle backoff. The machine may have two cores shared by the matching thread, the writer and
+// Node's own threads, so neither side spins for long: a few microseconds of pause, a few
+// yields (which let a co-scheduled peer run), then a futex park.
+constexpr unsigned kWriterSpins = 256;
+constexpr unsigned kWriterYields = 16;
+constexpr unsigned kProducerSpins = 128;
+constexpr unsigned kProducerYields = 16;
+
+// Zero-filling the next segment: 4 MiB per write, each followed by an fdatasync, so no single
+// sync has more than 4 MiB of dirty zeros to flush (measured: a 4 MiB fdatasync costs about
+// what a 4 KiB one does; a 64 MiB one about eight times that).
+constexpr uint64_t kPreallocChunk = 4ull << 20;
+
+constexpr uint64_t kNoWake = UINT64_MAX;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+// --- parking ----------------------------------------------------------------------------------
+//
+// A 32-bit epoch word per waiter. The waiter reads the epoch, announces itself (a "parked"
+// flag), re-checks its condition, and sleeps only while the epoch still has the value it read.
+// A waker bumps the epoch before waking, so a wake that lands between the re-check and the
+// sleep makes the sleep return at once: no wake-up is lost.
+
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t) && std::atomic<uint32_t>::is_always_lock_free,
+              "the futex operates on the atomic's storage");
+
+#if defined(__linux__)
+void park_on(std::atomic<uint32_t>* word, uint32_t seen, int64_t timeout_ns) {
+  struct timespec ts;
+  struct timespec* tp = nullptr;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
+    tp = &ts;
+  }
+  // Returns on a wake, a timeout, a signal, or at once if *word != seen (EAGAIN); the callers
+  // loop and re-check their condition in every case.
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, seen, tp, nullptr, 0);
+}
+
+void unpark_all(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+#else
+// Portable fallback: C++20 atomic wait has no timeout, so a timed park polls in 1 ms steps.
+void park_on(std::atomic<uint32_t>* word, uint32_t seen, int64_t timeout_ns) {
+  if (timeout_ns < 0) {
+    word->wait(seen, std::memory_order_acquire);
+    return;
+  }
+  const int64_t step = timeout_ns < 1'000'000 ? timeout_ns : 1'000'000;
+  struct timespec ts{0, static_cast<long>(step)};
+  nanosleep(&ts, nullptr);
+}
+
+void unpark_all(std::atomic<uint32_t>* word) { word->notify_all(); }
+#endif
+
+// --- record header peeking (the full codec lives in wal_format) ----------------------------
+
+uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap16(v);
+  return v;
+}
+
+uint64_t load_u64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+constexpr size_t kLenOff = 4;
+constexpr size_t kTypeOff = 6;
+constexpr size_t kSeqOff = 8;
+
+bool is_command(uint8_t type) {
+  switch (static_cast<WalType>(type)) {
+    case WalType::New:
+    case WalType::Cancel:
+    case WalType::Modify:
+    case WalType::AddSymbol:
+      return true;
+    case WalType::Clock:
+    case WalType::Trade:
+      return false;
+  }
+  return false;
+}
+
+std::string strip_slashes(std::string d) {
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return d;
+}
+
+std::string parent_of(const std::string& d) {
+  const size_t slash = d.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return d.substr(0, slash);
+}
+
+bool is_segment_name(const std::string& n) {
+  return n.size() == 4 + 20 + 4 && n.compare(0, 4, "wal-") == 0 && n.compare(24, 4, ".log") == 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::string WalStatus::message() const {
+  if (ok()) return "ok";
+  std::string m = op;
+  if (!path.empty()) m += " " + path;
+  m += ": ";
+  m += std::strerror(err);
+  return m;
+}
+
+WalWriter::WalWriter(const WalWriterOptions& options)
+    : options_(options),
+      dir_(strip_slashes(options.dir)),
+      files_(options.files != nullptr ? options.files : posix_file_layer()),
+      log_trades_(options.logTrades),
+      record_trigger_(std::max<uint64_t>(
+          1, std::min<uint64_t>(options.asyncFlushRecords, std::bit_ceil(std::max<size_t>(options.ringCapacity, 1))))),
+      ring_(options.ringCapacity),
+      wake_at_(kNoWake) {}
+
+WalWriter::~WalWriter() { close(); }
+
+WalStatus WalWriter::open(const WalWriterOptions& options, const std::optional<WalResume>& resume,
+                          std::unique_ptr<WalWriter>* out) {
+  out->reset();
+  if (options.dir.empty() || options.segmentBytes < (64u << 10) || options.segmentBytes % 8 != 0 ||
+      options.ringCapacity == 0 || options.ringCapacity > (size_t{1} << 24) ||
+      (resume && resume->nextSeq == 0)) {
+    return WalStatus{EINVAL, "options", options.dir};
+  }
+  std::unique_ptr<WalWriter> w(new WalWriter(options));
+  w->batch_.reset(new uint8_t[w->ring_.capacity() * kMaxRecordSize]);
+  w->zeros_.reset(new uint8_t[kPreallocChunk]());
+  FileLayer* f = w->files_;
+
+  if (resume && !resume->segmentPath.empty()) {
+    if (!w->resumeSegment(*resume)) return w->error_;
+  } else {
+    int e = f->mkdir(w->dir_);
+    if (e != 0 && e != EEXIST) {
+      w->fail(e, "mkdir", w->dir_);
+      return w->error_;
+    }
+    // A directory we just created is itself a new name in its parent.
+    if (e == 0 && (e = f->fsyncDir(parent_of(w->dir_))) != 0) {
+      w->fail(e, "fsync", parent_of(w->dir_));
+      return w->error_;
+    }
+    std::vector<std::string> names;
+    if ((e = f->listDir(w->dir_, &names)) != 0) {
+      w->fail(e, "listdir", w->dir_);
+      return w->error_;
+    }
+    for (const std::string& n : names) {
+      // Starting a second log over an existing one would interleave two histories.
+      if (is_segment_name(n)) {
+        w->fail(EEXIST, "open", w->dir_ + "/" + n);
+        return w->error_;
+      }
+    }
+    const uint64_t first = resume ? resume->nextSeq : 1;
+    if (!w->installNextSegment(first)) return w->error_;
+  }
+  const uint64_t next = resume ? resume->nextSeq : 1;
+  w->last_cmd_seq_ = next - 1;
+  w->pending_seq_ = next - 1;
+  w->durable_seq_.store(next - 1, std::memory_order_relaxed);  // published by pthread_create
+
+  const int e = pthread_create(&w->thread_, nullptr, &WalWriter::threadMain, w.get());
+  if (e != 0) {
+    w->fail(e, "thread", w->dir_);
+    return w->error_;
+  }
+  w->thread_started_ = true;
+#if defined(__linux__)
+  if (options.writerCpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int ae = EINVAL;
+    if (options.writerCpu < CPU_SETSIZE) {
+      CPU_SET(options.writerCpu, &set);
+      ae = pthread_setaffinity_np(w->thread_, sizeof set, &set);
+    }
+    if (ae != 0) {
+      w->close();  // stops the (idle) thread
+      return WalStatus{ae, "affinity", std::to_string(options.writerCpu)};
+    }
+  }
+#endif
+  *out = std::move(w);
+  return WalStatus{};
+}
+
+std::string WalWriter::segmentPath(uint64_t first_seq) const {
+  char name[40];
+  std::snprintf(name, sizeof name, "/wal-%020llu.log", static_cast<unsigned long long>(first_seq));
+  return dir_ + name;
+}
+
+// --- failure ----------------------------------------------------------------------------------
+
+void WalWriter::fail(int err, const char* op, const std::string& path) {
+  // Invariant: only one thread does I/O at a time (open()'s caller, then the writer thread),
+  // so only one thread ever gets here; the first failure is the one reported.
+  if (failed_.load(std::memory_order_relaxed)) return;
+  error_ = WalStatus{err, op, path};
+  // Release: error_ is complete before anyone who sees failed_ (acquire) reads it.
+  failed_.store(true, std::memory_order_release);
+  // A producer parked on a full ring must not wait for slots that will never be freed. The
+  // epoch bump (release) makes a producer that reads the new epoch (acquire) also see failed_.
+  space_epoch_.fetch_add(1, std::memory_order_release);
+  unpark_all(&space_epoch_);
+  std::lock_guard<std::mutex> lock(cb_mu_);
+  if (on_failure_ && !failure_notified_) {
+    failure_notified_ = true;
+    on_failure_();
+  }
+}
+
+WalStatus WalWriter::error() const {
+  if (!failed()) return WalStatus{};
+  return error_;
+}
+
+WalStats WalWriter::stats() const {
+  WalStats s;
+  s.records = st_records_.load(std::memory_order_relaxed);
+  s.bytes = st_bytes_.load(std::memory_order_relaxed);
+  s.syncs = st_syncs_.load(std::memory_order_relaxed);
+  s.batches = st_batches_.load(std::memory_order_relaxed);
+  s.segments = st_segments_.load(std::memory_order_relaxed);
+  s.ringHighWater = st_high_water_.load(std::memory_order_relaxed);
+  s.producerWaits = producer_waits_.load(std::memory_order_relaxed);
+  return s;
+}
+
+// --- notification -----------------------------------------------------------------------------
+
+void WalWriter::setCallbacks(std::function<void()> onDurable, std::function<void()> onFailure) {
+  std::lock_guard<std::mutex> lock(cb_mu_);
+  on_durable_ = std::move(onDurable);
+  on_failure_ = std::move(onFailure);
+  // fail() sets failed_ before it takes cb_mu_, so either it finds this callback installed,
+  // or we find failed_ set here: the failure is reported exactly once either way.
+  if (on_failure_ && !failure_notified_ && failed_.load(std::memory_order_acquire)) {
+    failure_notified_ = true;
+    on_failure_();
+  }
+}
+
+bool WalWriter::requestWake(uint64_t seq) {
+  if (durable_seq_.load(std::memory_order_acquire) >= seq) return true;
+  uint64_t cur = wake_at_.load(std::memory_order_relaxed);
+  while (seq < cur && !wake_at_.compare_exchange_weak(cur, seq, std::memory_order_seq_cst)) {
+  }
+  // Store-then-load on both sides (we: request, then watermark; publish(): watermark, then
+  // request), all seq_cst, so they fall in one total order: if our load misses the new
+  // watermark, the writer's load comes after our request and sees it. No request is stranded.
+  return durable_seq_.load(std::memory_order_seq_cst) >= seq;
+}
+
+void WalWriter::publish(uint64_t seq) {
+  // Invariant: the watermark only rises.
+  assert(seq >= durable_seq_.load(std::memory_order_relaxed));
+  durable_seq_.store(seq, std::memory_order_seq_cst);  // seq_cst: see requestWake()
+  if (options_.publishHook) options_.publishHook(seq);
+  uint64_t want = wake_at_.load(std::memory_order_seq_cst);
+  if (want > seq) return;
+  want = wake_at_.exchange(kNoWake, std::memory_order_acq_rel);
+  if (want <= seq) {
+    std::lock_guard<std::mutex> lock(cb_mu_);
+    if (on_durable_) on_durable_();
+  } else if (want != kNoWake) {
+    // A higher request replaced the one we saw between our load and the exchange; put it back.
+    uint64_t cur = wake_at_.load(std::memory_order_relaxed);
+    while (want < cur && !wake_at_.compare_exchange_weak(cur, want, std::memory_order_seq_cst)) {
+    }
+  }
+}
+
+// --- producer side (matching thread) ----------------------------------------------------------
+
+void WalWriter::logClock(uint64_t seq, int64_t ts) {
+  WalRecord r{};
+  r.type = WalType::Clock;
+  r.seq = seq;
+  r.clock.ts_us = ts;
+  append(r);
+}
+
+void WalWriter::logNew(uint64_t seq, const NewOrderCmd& c) {
+  WalRecord r{};
+  r.type = WalType::New;
+  r.seq = seq;
+  r.new_order.id = c.id;
+  r.new_order.price = c.price;
+  r.new_order.qty = c.qty;
+  r.new_order.symbol = c.symbol;
+  r.new_order.side = c.side == Side::Sell ? WalSide::Sell : WalSide::Buy;
+  r.new_order.tif = static_cast<WalTif>(static_cast<uint8_t>(c.tif));
+  r.new_order.market = c.market;
+  r.new_order.post_only = c.postOnly;
+  r.new_order.has_price = c.hasPrice;
+  append(r);
+}
+
+void WalWriter::logCancel(uint64_t seq, int64_t id) {
+  WalRecord r{};
+  r.type = WalType::Cancel;
+  r.seq = seq;
+  r.cancel.id = id;
+  append(r);
+}
+
+void WalWriter::logModify(uint64_t seq, const ModifyCmd& c) {
+  WalRecord r{};
+  r.type = WalType::Modify;
+  r.seq = seq;
+  r.modify.id = c.id;
+  r.modify.price = c.price;
+  r.modify.qty = c.qty;
+  r.modify.has_price = c.hasPrice;
+  r.modify.has_qty = c.hasQty;
+  append(r);
+}
+
+void WalWriter::logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) {
+  WalRecord r{};
+  r.type = WalType::AddSymbol;
+  r.seq = seq;
+  r.add_symbol.symbol = symbol;
+  // A name longer than the format allows keeps its true length so that encode_record refuses
+  // it (and the writer fails stop) instead of logging a silently shortened name.
+  r.add_symbol.name_len = static_cast<uint16_t>(name.size() > 0xffff ? 0xffff : name.size());
+  std::memcpy(r.add_symbol.name, name.data(), std::min(name.size(), kMaxSymbolNameLen));
+  append(r);
+}
+
+void WalWriter::logTrade(uint64_t seq, const Trade& t) {
+  WalRecord r{};
+  r.type = WalType::Trade;
+  r.seq = seq;
+  r.trade.maker_id = t.makerId;
+  r.trade.taker_id = t.takerId;
+  r.trade.price = t.price;
+  r.trade.qty = t.qty;
+  append(r);
+}
+
+void WalWriter::append(const WalRecord& r) {
+  // Relaxed is enough: these flags only ever go from false to true, and acting on a stale
+  // false costs one record queued into a ring that will not be written, which a failed or
+  // closing log ignores anyway. The slow path below re-reads failed_ with acquire.
+  if (failed_.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return;
+  Slot* s = ring_.try_reserve();
+  if (s == nullptr && (s = waitForSlot()) == nullptr) return;  // failed: the engine is failed
+  if (encode_record(r, s->bytes) == 0) {
+    // Not representable (a bug upstream). Hand the writer a zero-length record: it fails stop
+    // with EINVAL rather than leave a hole in the sequence.
+    std::memset(s->bytes, 0, kRecordHeaderSize);
+  }
+  ring_.commit();
+  ++produced_;
+  wakeWriterIfParked();
+}
+
+void WalWriter::wakeWriterIfParked() {
+  // Pairs with the fence in parkWriter(). We stored tail (commit), the writer stored
+  // writer_parked_; each then fences and loads the other's variable. Two seq_cst fences are
+  // totally ordered, so at least one side sees the other's store: either the writer's re-check
+  // sees our record and does not sleep, or we see it parked and wake it. Without the fence
+  // both loads could be satisfied before the other side's store drains from its store buffer,
+  // and the writer would sleep on a non-empty ring.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Acquire pairs with the writer's release store of writer_parked_, so writer_wake_at_ is the
+  // value it set for this park. Steady state: one load of a line nobody is writing.
+  if (!writer_parked_.load(std::memory_order_acquire)) return;
+  if (produced_ < writer_wake_at_.load(std::memory_order_relaxed)) return;
+  // exchange: of several commits that see the writer parked, only one pays for the syscall.
+  if (!writer_parked_.exchange(false, std::memory_order_relaxed)) return;
+  writer_epoch_.fetch_add(1, std::memory_order_release);
+  unpark_all(&writer_epoch_);
+}
+
+WalWriter::Slot* WalWriter::waitForSlot() {
+  producer_waits_.fetch_add(1, std::memory_order_relaxed);
+  for (unsigned i = 0; i < kProducerSpins + kProducerYields; ++i) {
+    if (i < kProducerSpins) {
+      cpu_relax();
+    } else {
+      sched_yield();
+    }
+    if (Slot* s = ring_.try_reserve()) return s;
+    if (failed_.load(std::memory_order_acquire)) return nullptr;
+  }
+  for (;;) {
+    const uint32_t seen = space_epoch_.load(std::memory_order_acquire);
+    producer_parked_.store(true, std::memory_order_relaxed);
+    // Pairs with the fence in releaseProducer(): we store producer_parked_ then load head (in
+    // try_reserve); the writer stores head (pop) then loads producer_parked_. As in
+    // wakeWriterIfParked(), one of us must see the other: either the slot is free now, or the
+    // writer will wake us.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    Slot* s = ring_.try_reserve();
+    if (s != nullptr || failed_.load(std::memory_order_acquire)) {
+      producer_parked_.store(false, std::memory_order_relaxed);
+      return s;
+    }
+    park_on(&space_epoch_, seen, -1);
+  }
+}
+
+// --- writer thread ----------------------------------------------------------------------------
+
+void* WalWriter::threadMain(void* self) {
+#if defined(__linux__)
+  pthread_setname_np(pthread_self(), "durabook-wal");
+#endif
+  static_cast<WalWriter*>(self)->run();
+  return nullptr;
+}
+
+void WalWriter::releaseProducer() {
+  // See waitForSlot(): pop() stored head; the fence orders that store before our load of
+  // producer_parked_ against the producer's store-fence-load.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!producer_parked_.load(std::memory_order_relaxed)) return;
+  if (!producer_parked_.exchange(false, std::memory_order_relaxed)) return;
+  space_epoch_.fetch_add(1, std::memory_order_release);
+  unpark_all(&space_epoch_);
+}
+
+void WalWriter::parkWriter(uint64_t wake_at, int64_t timeout_ns) {
+  const uint32_t seen = writer_epoch_.load(std::memory_order_acquire);
+  writer_wake_at_.store(wake_at, std::memory_order_relaxed);
+  // Release: a producer that sees writer_parked_ (acquire) also sees writer_wake_at_ above.
+  writer_parked_.store(true, std::memory_order_release);
+  // Pairs with the fence in wakeWriterIfParked() (store flag, fence, load tail here; store
+  // tail, fence, load flag there).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const uint64_t tail = popped_ + ring_.read_available();
+  // stop_: close() bumps the epoch after setting it, so reading a stale false here is fine
+  // (the sleep returns at once), but checking it saves the round trip.
+  if (tail < wake_at && !stop_.load(std::memory_order_acquire)) park_on(&writer_epoch_, seen, timeout_ns);
+  writer_parked_.store(false, std::memory_order_relaxed);
+}
+
+void WalWriter::run() {
+  const bool async = options_.mode == WalMode::Async;
+  const int64_t flush_ns = static_cast<int64_t>(options_.asyncFlushMs) * 1'000'000;
+  unsigned idle = 0;
+  // Async: when the writer first saw the oldest record now in the ring (0: none seen yet).
+  // The writer cannot see a record arrive while it is blocked in a sync, so the flush window
+  // of a record counts from when the writer is first free to notice it.
+  int64_t window_start = 0;
+  // Async: a flush that stopped at the end of a segment still owes the records that did not
+  // fit; they are flushed into the new segment at once, not given a window of their own.
+  bool carry = false;
+  for (;;) {
+    // stop_ before the ring: close() sets stop_ after the producer's last commit, so once we
+    // have seen stop_ (acquire), the read_available() below sees every record.
+    const bool stopping = stop_.load(std::memory_order_acquire);
+    const size_t avail = ring_.read_available();
+    if (avail > st_high_water_.load(std::memory_order_relaxed)) {
+      st_high_water_.store(avail, std::memory_order_relaxed);
+    }
+    if (avail == 0) {
+      // Invariant: written-but-unsynced records still occupy their slots.
+      assert(written_ == 0);
+      window_start = 0;
+      carry = false;
+      if (stopping) return;  // drained, written, synced
+    } else {
+      // Durable: every batch is written and synced at once, back to back, no timer: records
+      // that arrive during one sync form the next batch (group commit).
+      // Async: the ring holds the unsynced window; write and sync it when it has
+      // asyncFlushRecords records or is asyncFlushMs old.
+      bool due = !async || stopping || need_switch_ || carry || avail >= record_trigger_;
+      if (!due) {
+        const int64_t now = now_ns();
+        if (window_start == 0) window_start = now;
+        due = now - window_start >= flush_ns;
+      }
+      if (due) {
+        if (avail > written_ && !need_switch_ && !writeFresh(avail - written_)) return;
+        if (written_ > 0 && !syncAndPublish()) return;
+        // A record did not fit: everything before it is synced; move to the next segment.
+        carry = false;
+        if (need_switch_ && written_ == 0) {
+          if (!switchSegment()) return;
+          carry = true;
+        }
+        window_start = 0;
+        idle = 0;
+        if (preallocBehind() && !preallocChunk()) return;
+        continue;
+      }
+    }
+    // Idle (or an async window still open): zero-fill the next segment if it is time.
+    if (avail == 0 && preallocDue()) {
+      if (!preallocChunk()) return;
+      continue;
+    }
+    if (idle < kWriterSpins) {
+      cpu_relax();
+      ++idle;
+      continue;
+    }
+    if (idle < kWriterSpins + kWriterYields) {
+      sched_yield();
+      ++idle;
+      continue;
+    }
+    if (avail == 0) {
+      // Wake on the next record (for async, it opens a window whose clock we must start).
+      parkWriter(popped_ + 1, -1);
+    } else {
+      // Async window open: the producer wakes us only when the count trigger is reached;
+      // otherwise we sleep until the window closes.
+      const int64_t left = window_start + flush_ns - now_ns();
+      parkWriter(popped_ + record_trigger_, left > 0 ? left : 0);
+    }
+    idle = 0;
+  }
+}
+
+bool WalWriter::writeFresh(size_t fresh) {
+  uint8_t* out = batch_.get();
+  size_t bytes = 0;
+  size_t n = 0;
+  uint64_t cmd = last_cmd_seq_;
+  for (; n < fresh; ++n) {
+    const Slot* s = ring_.peek(written_ + n);
+    // Invariant: the slots below read_available() are readable.
+    assert(s != nullptr);
+    const uint8_t* rec = s->bytes;
+    const size_t len = load_u16(rec + kLenOff);
+    if (len < kRecordHeaderSize || len > kMaxRecordSize) {
+      fail(EINVAL, "encode", cur_path_);
+      return false;
+    }
+    const size_t size = wal_align8(len);
+    if (seg_off_ + bytes + size > seg_size_) {
+      need_switch_ = true;
+      break;
+    }
+    // Sequence discipline (journal.h): a command carries the previous command's seq + 1, its
+    // clock record the same seq before it, its trades the same seq after it. Writing anything
+    // else would leave a log that recovery must refuse, so refuse it here instead.
+    const uint8_t type = rec[kTypeOff];
+    const uint64_t seq = load_u64(rec + kSeqOff);
+    const uint64_t want = static_cast<WalType>(type) == WalType::Trade ? cmd : cmd + 1;
+    if (seq != want) {
+      fail(EINVAL, "sequence", cur_path_);
+      return false;
+    }
+    if (is_command(type)) cmd = seq;
+    std::memcpy(out + bytes, rec, size);
+    seal_record(out + bytes);  // the CRC, here, off the matching thread
+    bytes += size;
+  }
+  if (n == 0) return true;
+  const int e = files_->pwrite(cur_fd_, out, bytes, seg_off_);
+  st_batches_.fetch_add(1, std::memory_order_relaxed);
+  if (e != 0) {
+    fail(e, "pwritev", cur_path_);
+    return false;
+  }
+  seg_off_ += bytes;
+  written_ += n;
+  last_cmd_seq_ = cmd;
+  pending_seq_ = cmd;
+  st_records_.fetch_add(n, std::memory_order_relaxed);
+  st_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+  return true;
+}
+
+bool WalWriter::syncAndPublish() {
+  const int e = files_->fdatasync(cur_fd_);
+  st_syncs_.fetch_add(1, std::memory_order_relaxed);
+  if (e != 0) {
+    // Never retried: after a failed fdatasync the kernel may have dropped the dirty pages, so
+    // a later "successful" sync would vouch for data that is not on disk.
+    fail(e, "fdatasync", cur_path_);
+    return false;
+  }
+  // Only now do the slots go back to the producer: the ring holds every record that is not
+  // yet durable, which is what bounds the loss window to the ring's capacity.
+  ring_.pop(written_);
+  popped_ += written_;
+  written_ = 0;
+  releaseProducer();
+  if (pending_seq_ > durable_seq_.load(std::memory_order_relaxed)) publish(pending_seq_);
+  return true;
+}
+
+bool WalWriter::switchSegment() {
+  // Invariant: every record written to the old segment is synced before the switch, so one
+  // fdatasync never has to cover two files.
+  assert(written_ == 0);
+  const Slot* s = ring_.peek(0);
+  assert(s != nullptr);
+  if (!installNextSegment(load_u64(s->bytes + kSeqOff))) return false;
+  need_switch_ = false;
+  return true;
+}
+
+// --- segments ---------------------------------------------------------------------------------
+
+bool WalWriter::preallocDue() const {
+  if (next_fd_ >= 0 && prealloc_off_ >= options_.segmentBytes) return false;  // ready
+  // Start once the current segment is half full.
+  return 2 * (seg_off_ - kSegmentHeaderSize) >= seg_size_ - kSegmentHeaderSize;
+}
+
+bool WalWriter::preallocBehind() const {
+  if (!preallocDue()) return false;
+  // Pace the zero-fill so that it is complete by the time the segment is 80% full: between
+  // batches, do one chunk whenever the fill has got ahead of that schedule.
+  const double fill = static_cast<double>(seg_off_ - kSegmentHeaderSize) /
+                      static_cast<double>(seg_size_ - kSegmentHeaderSize);
+  const double want = (fill - 0.5) / 0.3;
+  return static_cast<double>(prealloc_off_) < want * static_cast<double>(options_.segmentBytes);
+}
+
+bool WalWriter::preallocChunk() {
+  if (next_fd_ < 0) {
+    const int e = files_->open(tmpPath(), kOpenCreate | kOpenTruncate, &next_fd_);
+    if (e != 0) {
+      next_fd_ = -1;
+      fail(e, "open", tmpPath());
+      return false;
+    }
+    prealloc_off_ = 0;
+  }
+  const uint64_t len = std::min<uint64_t>(kPreallocChunk, options_.segmentBytes - prealloc_off_);
+  int e = files_->pwrite(next_fd_, zeros_.get(), len, prealloc_off_);
+  if (e != 0) {
+    fail(e, "pwritev", tmpPath());
+    return false;
+  }
+  e = files_->fdatasync(next_fd_);
+  st_syncs_.fetch_add(1, std::memory_order_relaxed);
+  if (e != 0) {
+    fail(e, "fdatasync", tmpPath());
+    return false;
+  }
+  prealloc_off_ += len;
+  return true;
+}
+
+bool WalWriter::installNextSegment(uint64_t first_seq) {
+  // 1. The file, zero-filled to its full size and synced (usually done ahead of time).
+  while (next_fd_ < 0 || prealloc_off_ < options_.segmentBytes) {
+    if (!preallocChunk()) return false;
+  }
+  // 2. Its header, synced before the file gets its real name: a segment under a wal-*.log
+  //    name always has a valid header.
+  uint8_t hdr[kSegmentHeaderSize];
+  encode_segment_header(SegmentHeader{first_seq, options_.segmentBytes}, hdr);
+  int e = files_->pwrite(next_fd_, hdr, sizeof hdr, 0);
+  if (e != 0) {
+    fail(e, "pwritev", tmpPath());
+    return false;
+  }
+  e = files_->fdatasync(next_fd_);
+  st_syncs_.fetch_add(1, std::memory_order_relaxed);
+  if (e != 0) {
+    fail(e, "fdatasync", tmpPath());
+    return false;
+  }
+  // 3. rename() silently replaces an existing target. Names come from rising seqs, so a
+  //    collision means one command's trades filled a whole segment (or a foreign file): stop
+  //    rather than destroy a segment.
+  const std::string path = segmentPath(first_seq);
+  uint64_t existing = 0;
+  if (path == cur_path_ || files_->fileSize(path, &existing) == 0) {
+    fail(EEXIST, "rename", path);
+    return false;
+  }
+  e = files_->rename(tmpPath(), path);
+  if (e != 0) {
+    fail(e, "rename", path);
+    return false;
+  }
+  // 4. The new name is durable only once the directory is.
+  e = files_->fsyncDir(dir_);
+  if (e != 0) {
+    fail(e, "fsync", dir_);
+    return false;
+  }
+  // The old segment is fully synced; a close error cannot lose anything.
+  if (cur_fd_ >= 0) files_->close(cur_fd_);
+  cur_fd_ = next_fd_;
+  next_fd_ = -1;
+  prealloc_off_ = 0;
+  cur_path_ = path;
+  seg_size_ = options_.segmentBytes;
+  seg_off_ = kSegmentHeaderSize;
+  st_segments_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+bool WalWriter::resumeSegment(const WalResume& r) {
+  const std::string& path = r.segmentPath;
+  int e = files_->open(path, kOpenReadWrite, &cur_fd_);
+  if (e != 0) {
+    cur_fd_ = -1;
+    fail(e, "open", path);
+    return false;
+  }
+  cur_path_ = path;
+  uint8_t hdr[kSegmentHeaderSize];
+  size_t got = 0;
+  if ((e = files_->pread(cur_fd_, hdr, sizeof hdr, 0, &got)) != 0) {
+    fail(e, "pread", path);
+    return false;
+  }
+  SegmentHeader h{};
+  if (decode_segment_header(hdr, got, &h) != SegmentStatus::Ok ||
+      h.segment_size < kSegmentHeaderSize + kMaxRecordSize || h.segment_size % 8 != 0 ||
+      r.offset < kSegmentHeaderSize || r.offset % 8 != 0 || r.offset > h.segment_size) {
+    fail(EINVAL, "resume", path);
+    return false;
+  }
+  uint64_t size = 0;
+  if ((e = files_->fileSize(path, &size)) != 0) {
+    fail(e, "stat", path);
+    return false;
+  }
+  bool dirty = false;
+  if (size > h.segment_size) {
+    if ((e = files_->ftruncate(cur_fd_, h.segment_size)) != 0) {
+      fail(e, "ftruncate", path);
+      return false;
+    }
+    size = h.segment_size;
+    dirty = true;
+  }
+  // Appending must start on zeros: a torn record past `offset` could otherwise survive behind
+  // shorter new records, and a file cut short by recovery must regain its full, pre-written size.
+  std::vector<uint8_t> buf(std::min<uint64_t>(kPreallocChunk, h.segment_size));
+  for (uint64_t off = r.offset; off < h.segment_size;) {
+    const uint64_t len = std::min<uint64_t>(buf.size(), h.segment_size - off);
+    bool zero = false;
+    if (off + len <= size) {
+      if ((e = files_->pread(cur_fd_, buf.data(), len, off, &got)) != 0) {
+        fail(e, "pread", path);
+        return false;
+      }
+      zero = got == len && wal_all_zero(buf.data(), len);
+    }
+    if (!zero) {
+      if ((e = files_->pwrite(cur_fd_, zeros_.get(), len, off)) != 0) {
+        fail(e, "pwritev", path);
+        return false;
+      }
+      dirty = true;
+    }
+    off += len;
+  }
+  if (dirty && (e = files_->fdatasync(cur_fd_)) != 0) {
+    fail(e, "fdatasync", path);
+    return false;
+  }
+  seg_size_ = h.segment_size;
+  seg_off_ = r.offset;
+  return true;
+}
+
+// --- close ------------------------------------------------------------------------------------
+
+WalStatus WalWriter::close() {
+  if (closed_.exchange(true, std::memory_order_relaxed)) return error();
+  if (thread_started_) {
+    // Release: the producer's commits (sequenced before this call, same thread or joined) are
+    // visible to a writer that reads stop_ with acquire. The epoch bump wakes a parked writer;
+    // one that reads the bumped epoch (acquire) also sees stop_.
+    stop_.store(true, std::memory_order_release);
+    writer_epoch_.fetch_add(1, std::memory_order_release);
+    unpark_all(&writer_epoch_);
+    pthread_join(thread_, nullptr);
+    thread_started_ = false;
+  }
+  if (cur_fd_ >= 0) {
+    files_->close(cur_fd_);
+    cur_fd_ = -1;
+  }
+  if (next_fd_ >= 0) {
+    // The half-prepared next segment is not part of the log; the next open() redoes it.
+    files_->close(next_fd_);
+    next_fd_ = -1;
+    files_->unlink(tmpPath());
+  }
+  return error();
+}
+
+}  // namespace durabook

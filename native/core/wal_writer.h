@@ -1,0 +1,246 @@
+// WalWriter: the write-ahead log's writing half. The matching thread calls the Journal methods;
+// each encodes one record into a slot of an SPSC ring and returns. A writer thread drains the
+// ring in batches, checksums and writes them to the current segment file, syncs, and then
+// publishes the durable watermark.
+//
+// Threads:
+//   matching thread  Journal calls (the only producer), close() once it has stopped logging
+//   writer thread    all file I/O after open(); runs the onDurable/onFailure callbacks
+//   any thread       durableSeq(), failed(), error(), stats(), requestWake(), setCallbacks()
+//
+// Durable watermark. durableSeq() == S means: every input record (new, cancel, modify,
+// add-symbol, and the clock record that precedes one) with seq <= S has been written and
+// covered by a successful fdatasync, and so has every record of any seq < S. Trade records of
+// S itself may still be on their way: they follow S's command record, and the writer cannot
+// tell from the stream whether more of them will come until the next command's records
+// appear. Trades are verification data that replay re-derives from the inputs, so this does
+// not weaken what durable(S) promises: command S survives a crash. (With logTrades off the
+// watermark is exactly "every record with seq <= S".) The watermark only rises, starts at
+// resume.nextSeq - 1, and never moves again once the writer has failed.
+//
+// Backpressure and the async loss window. A ring slot is released to the producer only after
+// the fdatasync that covers its record. So at most ringCapacity records are ever not yet
+// durable: when the ring is full the producer waits (spin, yield, park) until a sync frees
+// slots. Durable mode writes and syncs whatever is in the ring back to back (group commit).
+// Async mode leaves records in the ring until the window is due (asyncFlushRecords records,
+// capped at ringCapacity, or asyncFlushMs since the writer first saw the oldest of them), then
+// writes and syncs them with one pwritev and one fdatasync. What a crash (kill -9 or power
+// loss) can take in Async mode is therefore: at most min(asyncFlushRecords, ringCapacity)
+// records, and at most about asyncFlushMs plus one sync's worth of time.
+//
+// Segments. Files `wal-<seq of their first record, 20 digits>.log`, each exactly the segment
+// size (the size in its header) long, pre-written with zeros, header at 0, records from 64.
+// A record never straddles two segments; the zero tail after the last record of a full
+// segment is the end marker. The first record of a segment may belong to the same seq as the
+// last record of the previous one (trades of one command split across the switch). The next
+// segment is prepared under the name `wal-next.tmp` (recovery ignores it; open() overwrites
+// it; close() removes it).
+//
+// Fail-stop. The first error of an open/write/sync/rename/fsync/truncate marks the writer
+// failed with {errno, operation, path}: nothing more is written, the watermark is frozen,
+// onFailure fires once, and Journal calls return at once without logging (the engine must be
+// treated as failed: its in-memory state is ahead of the log).
+#pragma once
+#include <pthread.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "file_layer.h"
+#include "journal.h"
+#include "spsc_ring.h"
+#include "wal_format.h"
+
+namespace durabook {
+
+// 0 / empty on success. `op` names the operation that failed ("open", "pwritev", "fdatasync",
+// "fsync", "rename", "ftruncate", "mkdir", "listdir", "pread", "stat", "options", "resume",
+// "sequence", "thread", "affinity"); `path` the file or directory it was applied to.
+struct WalStatus {
+  int err = 0;
+  std::string op;
+  std::string path;
+
+  bool ok() const { return err == 0; }
+  // "fdatasync /data/wal/wal-00000000000000000001.log: Input/output error"
+  std::string message() const;
+};
+
+enum class WalMode : uint8_t { Durable, Async };
+
+struct WalWriterOptions {
+  std::string dir;                       // created (one level) if missing
+  uint64_t segmentBytes = 64ull << 20;   // >= 64 KiB, a multiple of 8
+  size_t ringCapacity = 65536;           // slots; rounded up to a power of two
+  WalMode mode = WalMode::Durable;
+  uint32_t asyncFlushMs = 5;             // Async: sync this long after the oldest unsynced record
+  uint32_t asyncFlushRecords = 2000;     // Async: or once this many records are unsynced
+  int writerCpu = -1;                    // >= 0: pin the writer thread to this CPU
+  bool logTrades = true;                 // wantsTrades()
+  FileLayer* files = nullptr;            // not owned; null = the process's PosixFileLayer
+  // Test hook: called on the writer thread right after each watermark publication, with the
+  // new watermark. Lets a test put the publication into a FaultInjectingFileLayer's trace.
+  std::function<void(uint64_t)> publishHook;
+};
+
+// Where to continue an existing log, as found by recovery.
+struct WalResume {
+  std::string segmentPath;  // the newest segment, to be appended to
+  uint64_t offset = 0;      // end of its last good record (>= 64, a multiple of 8)
+  uint64_t nextSeq = 1;     // seq of the next command the engine will log
+};
+
+struct WalStats {
+  uint64_t records = 0;       // records written (not necessarily synced)
+  uint64_t bytes = 0;         // record bytes written, padding included
+  uint64_t syncs = 0;         // fdatasync calls on segments, for records or pre-writing
+  uint64_t batches = 0;       // pwritev calls carrying records
+  uint64_t segments = 0;      // segments installed by this writer
+  uint64_t ringHighWater = 0; // most slots ever seen in use (written-unsynced included)
+  uint64_t producerWaits = 0; // Journal calls that found the ring full
+};
+
+class WalWriter final : public Journal {
+ public:
+  // Opens a log and starts the writer thread.
+  //  - resume empty: a fresh log whose first command is seq 1. Creates `dir` (one level) if
+  //    missing, refuses a dir that already holds wal-*.log files (EEXIST), and installs the
+  //    first segment (pre-written, header, synced, renamed, dir fsynced) before returning.
+  //  - resume with an empty segmentPath: the same, numbering from resume->nextSeq (a log that
+  //    starts after a snapshot).
+  //  - resume with a segmentPath: appends to that segment at resume->offset. Whatever lies
+  //    between offset and the segment's end (a torn record) is zeroed and synced first.
+  // On error *out stays null and nothing is left running.
+  static WalStatus open(const WalWriterOptions& options, const std::optional<WalResume>& resume,
+                        std::unique_ptr<WalWriter>* out);
+
+  ~WalWriter() override;  // close()
+  WalWriter(const WalWriter&) = delete;
+  WalWriter& operator=(const WalWriter&) = delete;
+
+  // --- Journal (matching thread only) ---------------------------------------------------
+  void logClock(uint64_t seq, int64_t ts) override;
+  void logNew(uint64_t seq, const NewOrderCmd& cmd) override;
+  void logCancel(uint64_t seq, int64_t id) override;
+  void logModify(uint64_t seq, const ModifyCmd& cmd) override;
+  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override;
+  void logTrade(uint64_t seq, const Trade& t) override;
+  bool wantsTrades() const override { return log_trades_; }
+
+  // --- notification ---------------------------------------------------------------------
+  // Both run on the writer thread and must not block, call close() or setCallbacks(). If the
+  // writer has already failed when onFailure is installed, it runs here, on the calling thread.
+  void setCallbacks(std::function<void()> onDurable, std::function<void()> onFailure);
+  // Asks for one onDurable call once the watermark reaches `seq`. Requests merge: the writer
+  // keeps the lowest outstanding one and consumes it when a sync lifts the watermark to it, so
+  // the handler must read durableSeq(), settle everything up to it, and call requestWake()
+  // again for the lowest seq still pending. Returns true if the watermark is already >= seq
+  // (settle now; an onDurable may still follow, harmlessly). Never blocks.
+  bool requestWake(uint64_t seq);
+
+  // --- state (any thread) ---------------------------------------------------------------
+  uint64_t durableSeq() const { return durable_seq_.load(std::memory_order_acquire); }
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  WalStatus error() const;  // ok() unless failed()
+  WalStats stats() const;
+  const std::string& dir() const { return options_.dir; }
+
+  // Drains the ring, writes and syncs everything, stops the writer thread, closes the files.
+  // Call from the matching thread once it has stopped logging (or from any thread once the
+  // matching thread is done). Idempotent; returns error() (ok if never failed).
+  WalStatus close();
+
+ private:
+  struct alignas(kMaxRecordSize) Slot {
+    uint8_t bytes[kMaxRecordSize];
+  };
+
+  explicit WalWriter(const WalWriterOptions& options);
+
+  // Producer side.
+  void append(const WalRecord& r);
+  Slot* waitForSlot();
+  void wakeWriterIfParked();
+
+  // Writer side.
+  void run();
+  bool writeFresh(size_t fresh);
+  bool syncAndPublish();
+  void publish(uint64_t seq);
+  bool switchSegment();
+  bool preallocDue() const;
+  bool preallocBehind() const;
+  bool preallocChunk();
+  bool installNextSegment(uint64_t first_seq);
+  bool resumeSegment(const WalResume& r);
+  std::string tmpPath() const { return dir_ + "/wal-next.tmp"; }
+  void parkWriter(uint64_t wake_at, int64_t timeout_ns);
+  static void* threadMain(void* self);
+  void releaseProducer();
+  void fail(int err, const char* op, const std::string& path);
+  std::string segmentPath(uint64_t first_seq) const;
+
+  const WalWriterOptions options_;
+  const std::string dir_;  // options_.dir without trailing slashes
+  FileLayer* const files_;
+  const bool log_trades_;
+  const uint64_t record_trigger_;  // Async: sync at this many unsynced records
+
+  SpscRing<Slot> ring_;
+
+  // --- shared state, grouped by who writes it -------------------------------------------
+  // Read by the producer on every record, written rarely (park/unpark, failure, close).
+  alignas(64) std::atomic<bool> failed_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> writer_parked_{false};
+  std::atomic<uint32_t> writer_epoch_{0};   // futex word the writer parks on
+  std::atomic<uint64_t> writer_wake_at_{0}; // wake the parked writer once produced_ reaches this
+  // Producer-owned: records committed so far (the ring's tail), and its parking state.
+  alignas(64) uint64_t produced_ = 0;
+  std::atomic<bool> producer_parked_{false};
+  std::atomic<uint32_t> space_epoch_{0};    // futex word the producer parks on
+  std::atomic<uint64_t> producer_waits_{0};
+  std::atomic<bool> closed_{false};         // close() has begun; Journal calls are ignored
+  // The watermark (writer writes once per sync) and the wake request (anyone writes).
+  alignas(64) std::atomic<uint64_t> durable_seq_{0};
+  std::atomic<uint64_t> wake_at_;
+
+  // stats (writer writes, anyone reads; relaxed, each a snapshot)
+  alignas(64) std::atomic<uint64_t> st_records_{0};
+  std::atomic<uint64_t> st_bytes_{0};
+  std::atomic<uint64_t> st_syncs_{0};
+  std::atomic<uint64_t> st_batches_{0};
+  std::atomic<uint64_t> st_segments_{0};
+  std::atomic<uint64_t> st_high_water_{0};
+
+  // --- writer-thread state (and open()'s, before the thread starts) ----------------------
+  alignas(64) WalStatus error_;  // written once, before failed_ is set (release)
+  std::unique_ptr<uint8_t[]> batch_;
+  std::unique_ptr<uint8_t[]> zeros_;  // kPreallocChunk zero bytes
+  int cur_fd_ = -1;
+  std::string cur_path_;
+  uint64_t seg_size_ = 0;
+  uint64_t seg_off_ = 0;        // where the next record goes
+  int next_fd_ = -1;            // the segment being pre-written, or -1
+  uint64_t prealloc_off_ = 0;   // bytes of it written (and synced) so far
+  size_t written_ = 0;          // slots at the ring's front written but not yet synced
+  uint64_t last_cmd_seq_ = 0;   // seq of the last command record written
+  uint64_t pending_seq_ = 0;    // watermark the next sync will publish
+  bool need_switch_ = false;    // the next record does not fit this segment
+  uint64_t popped_ = 0;         // slots handed back to the producer (the ring's head)
+  pthread_t thread_{};
+  bool thread_started_ = false;
+
+  std::mutex cb_mu_;  // guards the callbacks and failure_notified_
+  std::function<void()> on_durable_;
+  std::function<void()> on_failure_;
+  bool failure_notified_ = false;
+};
+
+}  // namespace durabook

@@ -1,0 +1,841 @@
+// WalWriter: records logged through the Journal come back from the segment files in order;
+// the ring hands off without loss; the durable watermark never runs ahead of an fdatasync;
+// async triggers; fail-stop on I/O errors; clean refusal of a bad directory; resume.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "check.h"
+#include "file_layer.h"
+#include "wal_format.h"
+#include "wal_writer.h"
+
+using namespace durabook;
+
+namespace {
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kStressSeqs = 30'000;
+#else
+constexpr uint64_t kStressSeqs = 200'000;
+#endif
+
+// tmpfs when there is one: most tests count syncs and order, not disk latency.
+std::string makeTempDir(bool real_disk = false) {
+  struct stat st;
+  const bool shm = !real_disk && ::stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/dev/shm", W_OK) == 0;
+  std::string tmpl = shm ? "/dev/shm/durabook-wal-XXXXXX" : "/tmp/durabook-wal-XXXXXX";
+  const char* d = mkdtemp(tmpl.data());
+  return d ? d : "";
+}
+
+void removeTree(const std::string& dir) {
+  std::vector<std::string> names;
+  posix_file_layer()->listDir(dir, &names);
+  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
+  ::rmdir(dir.c_str());
+}
+
+template <typename Pred>
+bool waitFor(Pred pred, int ms = 5000) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+// Collects what a Journal is told, as WalRecords (the expected side of every comparison).
+class Collector final : public Journal {
+ public:
+  std::vector<WalRecord> recs;
+  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
+  void logNew(uint64_t seq, const NewOrderCmd& c) override {
+    push(WalType::New, seq).new_order =
+        WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol, c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
+               static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
+  }
+  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
+  void logModify(uint64_t seq, const ModifyCmd& m) override {
+    push(WalType::Modify, seq).modify =
+        WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
+  }
+  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
+    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
+    a.symbol = symbol;
+    a.name_len = static_cast<uint16_t>(name.size());
+    std::memcpy(a.name, name.data(), name.size());
+  }
+  void logTrade(uint64_t seq, const Trade& t) override {
+    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
+  }
+  bool wantsTrades() const override { return true; }
+
+ private:
+  WalRecord& push(WalType type, uint64_t seq) {
+    recs.push_back(WalRecord{});
+    recs.back().type = type;
+    recs.back().seq = seq;
+    return recs.back();
+  }
+};
+
+// The records of command `s`, the way the engine would log them: a deterministic mix of
+// every record type, clock records before some commands, trades after some.
+void emit(Journal& j, uint64_t s) {
+  if (s == 1) {
+    j.logAddSymbol(1, 0, "DURABOOK-SYMBOL-WITH-A-LONG-NAME");  // 32 bytes: the largest record
+    return;
+  }
+  if (s % 7 == 0) j.logClock(s, static_cast<int64_t>(s) * 1000);
+  const int64_t id = static_cast<int64_t>(s);
+  switch (s % 4) {
+    case 0: {
+      NewOrderCmd c;
+      c.id = id;
+      c.price = 100 + id % 50;
+      c.qty = id % 13 + 1;
+      c.side = s % 8 == 0 ? Side::Sell : Side::Buy;
+      c.tif = static_cast<Tif>(s % 3);
+      c.postOnly = s % 5 == 0;
+      c.hasPrice = true;
+      j.logNew(s, c);
+      if (s % 3 == 0) {
+        j.logTrade(s, Trade{id - 10, id, c.price, 1});
+        j.logTrade(s, Trade{id - 9, id, c.price, 2});
+      }
+      break;
+    }
+    case 1:
+      j.logCancel(s, id - 1);
+      break;
+    case 2: {
+      ModifyCmd m;
+      m.id = id - 2;
+      m.hasPrice = s % 3 == 0;
+      m.price = m.hasPrice ? 90 + id % 7 : 0;
+      m.hasQty = true;
+      m.qty = 5;
+      j.logModify(s, m);
+      break;
+    }
+    default: {
+      NewOrderCmd c;
+      c.id = id;
+      c.qty = 3;
+      c.market = true;
+      c.tif = Tif::Ioc;
+      c.side = Side::Sell;
+      j.logNew(s, c);
+      break;
+    }
+  }
+}
+
+std::vector<WalRecord> expected(uint64_t first, uint64_t last) {
+  Collector c;
+  for (uint64_t s = first; s <= last; ++s) emit(c, s);
+  return c.recs;
+}
+
+struct ReadRecord {
+  WalRecord rec;
+  std::string path;
+  uint64_t offset;
+  uint64_t size;
+};
+
+struct ReadSegment {
+  std::string name;
+  SegmentHeader header;
+  uint64_t fileSize;
+};
+
+// Reads every segment of `dir` in name order, checking what the writer promises about each:
+// full size, valid header named after its first record, records then nothing but zeros.
+bool readLog(const std::string& dir, std::vector<ReadRecord>* recs, std::vector<ReadSegment>* segs) {
+  std::vector<std::string> names;
+  if (posix_file_layer()->listDir(dir, &names) != 0) return false;
+  std::sort(names.begin(), names.end());
+  bool ok = true;
+  for (const std::string& n : names) {
+    if (n.rfind("wal-", 0) != 0 || n.size() != 28 || n.substr(24) != ".log") {
+      ::durabook::test::report_failure(__FILE__, __LINE__, "unexpected file in WAL dir: " + n);
+      ok = false;
+      continue;
+    }
+    const std::string path = dir + "/" + n;
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return false;
+    std::vector<uint8_t> buf;
+    uint8_t chunk[65536];
+    size_t got;
+    while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + got);
+    std::fclose(f);
+    ReadSegment seg{n, {}, buf.size()};
+    if (decode_segment_header(buf.data(), buf.size(), &seg.header) != SegmentStatus::Ok) {
+      ::durabook::test::report_failure(__FILE__, __LINE__, "bad segment header: " + n);
+      return false;
+    }
+    if (seg.header.segment_size != buf.size()) {
+      ::durabook::test::report_failure(__FILE__, __LINE__, "segment not full size: " + n);
+      ok = false;
+    }
+    size_t pos = kSegmentHeaderSize;
+    bool first = true;
+    for (;;) {
+      WalRecord r{};
+      size_t used = 0;
+      const DecodeStatus st = decode_record(buf.data() + pos, buf.size() - pos, &r, &used);
+      if (st == DecodeStatus::End) break;
+      if (st != DecodeStatus::Ok) {
+        ::durabook::test::report_failure(__FILE__, __LINE__,
+                                         std::string("bad record: ") + to_string(st) + " in " + n + " @" + std::to_string(pos));
+        return false;
+      }
+      if (first) {
+        char want[32];
+        std::snprintf(want, sizeof want, "wal-%020llu.log", static_cast<unsigned long long>(r.seq));
+        if (n != want || seg.header.first_seq != r.seq) {
+          ::durabook::test::report_failure(__FILE__, __LINE__, "segment not named after its first record: " + n);
+          ok = false;
+        }
+      }
+      first = false;
+      recs->push_back(ReadRecord{r, path, pos, used});
+      pos += used;
+    }
+    if (!wal_all_zero(buf.data() + pos, buf.size() - pos)) {
+      ::durabook::test::report_failure(__FILE__, __LINE__, "non-zero bytes after the last record of " + n);
+      ok = false;
+    }
+    segs->push_back(seg);
+  }
+  return ok;
+}
+
+bool sameRecords(const std::vector<ReadRecord>& got, const std::vector<WalRecord>& want) {
+  if (got.size() != want.size()) {
+    ::durabook::test::report_failure(__FILE__, __LINE__,
+                                     "record count " + std::to_string(got.size()) + " != " + std::to_string(want.size()));
+    return false;
+  }
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (!(got[i].rec == want[i])) {
+      ::durabook::test::report_failure(__FILE__, __LINE__, "record " + std::to_string(i) + " differs");
+      return false;
+    }
+  }
+  return true;
+}
+
+// Real files, no flushes: for tests about the hand-off, not about durability.
+class NoSyncLayer final : public FileLayer {
+ public:
+  int open(const std::string& p, unsigned f, int* fd) override { return posix_file_layer()->open(p, f, fd); }
+  int pwritev(int fd, const struct iovec* v, int n, uint64_t off) override {
+    return posix_file_layer()->pwritev(fd, v, n, off);
+  }
+  int pread(int fd, void* b, size_t l, uint64_t off, size_t* got) override {
+    return posix_file_layer()->pread(fd, b, l, off, got);
+  }
+  int fdatasync(int) override { return 0; }
+  int fsyncDir(const std::string&) override { return 0; }
+  int rename(const std::string& a, const std::string& b) override { return posix_file_layer()->rename(a, b); }
+  int unlink(const std::string& p) override { return posix_file_layer()->unlink(p); }
+  int ftruncate(int fd, uint64_t s) override { return posix_file_layer()->ftruncate(fd, s); }
+  int close(int fd) override { return posix_file_layer()->close(fd); }
+  int listDir(const std::string& d, std::vector<std::string>* n) override { return posix_file_layer()->listDir(d, n); }
+  int fileSize(const std::string& p, uint64_t* s) override { return posix_file_layer()->fileSize(p, s); }
+  int mkdir(const std::string& p) override { return posix_file_layer()->mkdir(p); }
+};
+
+WalWriterOptions smallOptions(const std::string& dir, FileLayer* fs) {
+  WalWriterOptions o;
+  o.dir = dir;
+  o.segmentBytes = 64 << 10;
+  o.ringCapacity = 1024;
+  o.files = fs;
+  return o;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(wal_writer_records_roundtrip_across_segments) {
+  const std::string dir = makeTempDir(/*real_disk=*/true);
+  REQUIRE(!dir.empty());
+  const uint64_t n = 6000;  // ~230 KiB of records: four 64 KiB segments
+  std::unique_ptr<WalWriter> w;
+  {
+    WalWriterOptions o = smallOptions(dir, nullptr);  // real PosixFileLayer, real disk
+    const WalStatus st = WalWriter::open(o, std::nullopt, &w);
+    REQUIRE(st.ok());
+  }
+  REQUIRE(w != nullptr);
+  CHECK(w->wantsTrades());
+  CHECK_EQ(w->durableSeq(), uint64_t{0});
+  for (uint64_t s = 1; s <= n; ++s) emit(*w, s);
+  CHECK(w->close().ok());
+  CHECK(w->close().ok());  // idempotent
+  CHECK_EQ(w->durableSeq(), n);
+  const WalStats stats = w->stats();
+
+  std::vector<ReadRecord> got;
+  std::vector<ReadSegment> segs;
+  CHECK(readLog(dir, &got, &segs));
+  const std::vector<WalRecord> want = expected(1, n);
+  CHECK(sameRecords(got, want));
+  CHECK(segs.size() >= 4);
+  CHECK_EQ(stats.segments, uint64_t{segs.size()});
+  CHECK_EQ(stats.records, uint64_t{want.size()});
+  CHECK(stats.syncs >= stats.batches);
+  CHECK(stats.ringHighWater >= 1 && stats.ringHighWater <= 1024);
+  REQUIRE(!segs.empty());
+  CHECK_EQ(segs[0].name, std::string("wal-00000000000000000001.log"));
+  for (const ReadSegment& s : segs) {
+    CHECK_EQ(s.fileSize, uint64_t{64 << 10});
+    CHECK_EQ(s.header.version, kWalFormatVersion);
+  }
+  removeTree(dir);
+}
+
+TEST(wal_writer_tiny_ring_two_threads_lose_nothing) {
+  for (WalMode mode : {WalMode::Durable, WalMode::Async}) {
+    const std::string dir = makeTempDir();
+    REQUIRE(!dir.empty());
+    NoSyncLayer fs;
+    WalWriterOptions o = smallOptions(dir, &fs);
+    o.segmentBytes = 1 << 20;
+    o.ringCapacity = 8;
+    o.mode = mode;
+    o.asyncFlushRecords = 5;
+    o.asyncFlushMs = 1;
+    std::unique_ptr<WalWriter> w;
+    REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+    std::thread producer([&] {
+      for (uint64_t s = 1; s <= kStressSeqs; ++s) {
+        emit(*w, s);
+        // Now and then a pause long enough for the writer to go idle and park, so the
+        // wake-up path gets exercised as well as the full-ring path.
+        if (s % 20'000 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+    producer.join();
+    CHECK(w->close().ok());
+    CHECK_EQ(w->durableSeq(), kStressSeqs);
+    const WalStats st = w->stats();
+    CHECK(st.producerWaits > 0);  // an 8-slot ring was full, often
+    CHECK(st.ringHighWater <= 8);
+
+    std::vector<ReadRecord> got;
+    std::vector<ReadSegment> segs;
+    CHECK(readLog(dir, &got, &segs));
+    CHECK(sameRecords(got, expected(1, kStressSeqs)));
+    removeTree(dir);
+  }
+}
+
+#if defined(DURABOOK_TEST_HOOKS)
+
+namespace {
+
+// Replays a trace and checks that every watermark publication W came after an fdatasync that
+// covered each record the watermark vouches for: all records of seqs < W, and W's own command
+// record (and the clock record before it). Records are located by decoding the files.
+void checkPublicationsFollowSyncs(const std::vector<TraceEntry>& trace, const std::vector<ReadRecord>& recs,
+                                  const std::string& dir, uint64_t final_seq) {
+  // For each file: pwritev extents with the trace index at which they became synced.
+  struct Extent {
+    uint64_t off, len;
+    size_t written_at;
+    size_t synced_at;  // SIZE_MAX until an fdatasync of the same file follows
+  };
+  std::map<std::string, std::vector<Extent>> extents;
+  std::map<std::string, size_t> dir_synced_after_rename;  // segment path -> trace index of the fsync
+  std::vector<std::pair<size_t, uint64_t>> pubs;             // (trace index, W)
+  std::string last_renamed;
+  for (size_t i = 0; i < trace.size(); ++i) {
+    const TraceEntry& e = trace[i];
+    // Expected failures: mkdir of the existing dir, and the check before a rename that the
+    // target is absent.
+    CHECK(e.err == 0 || (e.op == FileOp::kFileSize && e.err == ENOENT) || (e.op == FileOp::kMkdir && e.err == EEXIST));
+    if (e.op == FileOp::kPwritev) {
+      extents[e.path].push_back(Extent{e.offset, e.length, i, SIZE_MAX});
+    } else if (e.op == FileOp::kFdatasync) {
+      for (Extent& x : extents[e.path]) {
+        if (x.synced_at == SIZE_MAX) x.synced_at = i;
+      }
+    } else if (e.op == FileOp::kRename) {
+      last_renamed = e.detail;
+    } else if (e.op == FileOp::kFsyncDir && e.path == dir && !last_renamed.empty()) {
+      dir_synced_after_rename[last_renamed] = i;
+      last_renamed.clear();
+    } else if (e.op == FileOp::kNote && e.detail == "publish") {
+      pubs.push_back({i, e.offset});
+    }
+  }
+  REQUIRE(!pubs.empty());
+  // Watermarks rise strictly and end at the last seq.
+  for (size_t k = 1; k < pubs.size(); ++k) CHECK(pubs[k].second > pubs[k - 1].second);
+  CHECK_EQ(pubs.back().second, final_seq);
+
+  // For each record, the trace index at which it was first durable (written then synced, in
+  // a file whose name had been made durable by a directory fsync).
+  std::vector<size_t> durable_at(recs.size(), SIZE_MAX);
+  for (size_t r = 0; r < recs.size(); ++r) {
+    const ReadRecord& rr = recs[r];
+    auto dit = dir_synced_after_rename.find(rr.path);
+    if (dit == dir_synced_after_rename.end()) {
+      ::durabook::test::report_failure(__FILE__, __LINE__, "segment never renamed + dir-synced: " + rr.path);
+      return;
+    }
+    for (const Extent& x : extents[rr.path]) {
+      if (x.off <= rr.offset && rr.offset + rr.size <= x.off + x.len && x.written_at > dit->second) {
+        durable_at[r] = std::max(x.synced_at, dit->second);
+        break;
+      }
+    }
+    if (durable_at[r] == SIZE_MAX) {
+      ::durabook::test::report_failure(__FILE__, __LINE__, "record never written and synced: #" + std::to_string(r));
+      return;
+    }
+  }
+  size_t violations = 0;
+  for (const auto& [at, W] : pubs) {
+    for (size_t r = 0; r < recs.size(); ++r) {
+      const WalRecord& rec = recs[r].rec;
+      const bool covered = rec.seq < W || (rec.seq == W && rec.type != WalType::Trade);
+      if (covered && durable_at[r] > at) ++violations;
+    }
+  }
+  CHECK_EQ(violations, size_t{0});
+}
+
+}  // namespace
+
+TEST(wal_writer_durable_watermark_only_after_covering_sync) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.ringCapacity = 64;
+  o.publishHook = [&fl](uint64_t w) { fl.note("publish", w); };
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  const uint64_t n = 4000;  // crosses a few 64 KiB segments
+  for (uint64_t s = 1; s <= n; ++s) {
+    emit(*w, s);
+    if (s % 500 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(w->close().ok());
+  const std::vector<TraceEntry> trace = fl.trace();
+
+  std::vector<ReadRecord> recs;
+  std::vector<ReadSegment> segs;
+  CHECK(readLog(dir, &recs, &segs));
+  CHECK(sameRecords(recs, expected(1, n)));
+  CHECK(segs.size() >= 3);
+  checkPublicationsFollowSyncs(trace, recs, dir, n);
+
+  // Segment installation order: zero-fill synced, header written and synced, rename, dir fsync,
+  // and only then records.
+  for (size_t i = 0; i < trace.size(); ++i) {
+    if (trace[i].op != FileOp::kRename) continue;
+    REQUIRE(i >= 3 && i + 1 < trace.size());
+    CHECK(trace[i - 3].op == FileOp::kPwritev && trace[i - 3].offset == 0 && trace[i - 3].length == kSegmentHeaderSize);
+    CHECK(trace[i - 2].op == FileOp::kFdatasync && trace[i - 2].path == trace[i].path);
+    // The collision check: the target must not exist yet.
+    CHECK(trace[i - 1].op == FileOp::kFileSize && trace[i - 1].path == trace[i].detail && trace[i - 1].err == ENOENT);
+    CHECK(trace[i].path.find("wal-next.tmp") != std::string::npos);
+    CHECK(trace[i + 1].op == FileOp::kFsyncDir && trace[i + 1].path == dir);
+  }
+  removeTree(dir);
+}
+
+TEST(wal_writer_async_count_trigger) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.mode = WalMode::Async;
+  o.asyncFlushMs = 100'000;  // never, in this test
+  o.asyncFlushRecords = 100;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  const uint64_t syncs0 = fl.calls(FileOp::kFdatasync);
+  uint64_t seq = 0;
+  for (int round = 1; round <= 5; ++round) {
+    for (int i = 0; i < 99; ++i) w->logCancel(++seq, 7);
+    std::this_thread::sleep_for(std::chrono::milliseconds(round == 1 ? 50 : 5));
+    CHECK_EQ(w->durableSeq(), seq - 99);  // 99 records wait: below the trigger
+    w->logCancel(++seq, 7);               // the 100th
+    CHECK(waitFor([&] { return w->durableSeq() == seq; }));
+  }
+  CHECK_EQ(fl.calls(FileOp::kFdatasync) - syncs0, uint64_t{5});  // one sync per 100 records
+  CHECK_EQ(w->stats().batches, uint64_t{5});                     // and one write
+  CHECK(w->close().ok());
+  removeTree(dir);
+}
+
+TEST(wal_writer_async_flush_spans_segment_switch) {
+  // A count-triggered flush that hits the end of a segment syncs what fits, switches, and
+  // flushes the rest into the new segment at once (not one window later).
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  NoSyncLayer fs;
+  WalWriterOptions o = smallOptions(dir, &fs);
+  o.mode = WalMode::Async;
+  o.asyncFlushMs = 100'000;  // never, in this test
+  o.asyncFlushRecords = 100;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  // CANCEL records are 24 bytes: (64 KiB - 64) / 24 = 2728 per segment, so the 28th flush of
+  // 100 straddles the end of the first segment.
+  for (uint64_t s = 1; s <= 2800; ++s) w->logCancel(s, 1);
+  CHECK(waitFor([&] { return w->durableSeq() == 2800; }, 3000));
+  CHECK_EQ(w->stats().segments, uint64_t{2});
+  CHECK(w->close().ok());
+  std::vector<ReadRecord> recs;
+  std::vector<ReadSegment> segs;
+  CHECK(readLog(dir, &recs, &segs));
+  CHECK_EQ(recs.size(), size_t{2800});
+  CHECK_EQ(segs.size(), size_t{2});
+  removeTree(dir);
+}
+
+TEST(wal_writer_async_time_trigger) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.mode = WalMode::Async;
+  o.asyncFlushMs = 40;
+  o.asyncFlushRecords = 1'000'000;  // capped at the ring (1024); 10 records never reach it
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  const uint64_t syncs0 = fl.calls(FileOp::kFdatasync);
+  for (int k = 0; k < 2; ++k) {
+    const uint64_t base = w->durableSeq();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t s = base + 1; s <= base + 10; ++s) w->logCancel(s, 3);
+    CHECK(waitFor([&] { return w->durableSeq() == base + 10; }));
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    CHECK(ms >= 35);    // not before the window closes (the window opens a little after t0)
+    CHECK(ms < 2000);   // and not much after
+  }
+  CHECK_EQ(fl.calls(FileOp::kFdatasync) - syncs0, uint64_t{2});
+  CHECK(w->close().ok());
+  removeTree(dir);
+}
+
+TEST(wal_writer_request_wake_once_per_sync) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  std::atomic<int> durable_calls{0}, failure_calls{0};
+  w->setCallbacks([&] { durable_calls.fetch_add(1); }, [&] { failure_calls.fetch_add(1); });
+
+  CHECK(!w->requestWake(1));  // nothing logged yet
+  w->logCancel(1, 5);
+  CHECK(waitFor([&] { return durable_calls.load() == 1; }));
+  CHECK(w->durableSeq() >= 1);
+  CHECK(w->requestWake(1));  // already durable: settle now, no callback needed
+
+  // Many records, one request: one callback, however many syncs.
+  const uint64_t syncs0 = w->stats().syncs;
+  for (uint64_t s = 2; s <= 3000; ++s) w->logCancel(s, 5);
+  if (!w->requestWake(3000)) CHECK(waitFor([&] { return durable_calls.load() == 2; }));
+  CHECK(w->durableSeq() == 3000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(durable_calls.load() <= 2);
+  CHECK(w->stats().syncs - syncs0 >= 1);
+  // No request, no callback.
+  for (uint64_t s = 3001; s <= 3100; ++s) w->logCancel(s, 5);
+  CHECK(waitFor([&] { return w->durableSeq() == 3100; }));
+  CHECK(durable_calls.load() <= 2);
+  CHECK(w->close().ok());
+  CHECK_EQ(failure_calls.load(), 0);
+  removeTree(dir);
+}
+
+namespace {
+
+// Shared by the fail-stop tests: run until the writer fails, then check that it stays failed,
+// silent and non-blocking.
+void checkFailStop(FaultInjectingFileLayer& fl, const std::string& dir, int err, const char* op) {
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.ringCapacity = 8;
+  o.publishHook = [&fl](uint64_t w) { fl.note("publish", w); };
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  std::atomic<int> failures{0};
+  w->setCallbacks([] {}, [&] { failures.fetch_add(1); });
+  uint64_t s = 0;
+  while (!w->failed() && s < 1000) {
+    w->logCancel(++s, 9);
+    waitFor([&] { return w->failed() || w->durableSeq() == s; }, 2000);
+  }
+  REQUIRE(w->failed());
+  const WalStatus e = w->error();
+  CHECK_EQ(e.err, err);
+  CHECK_EQ(e.op, std::string(op));
+  CHECK(e.path.find(dir + "/wal-") == 0);
+  CHECK(!e.message().empty());
+  const uint64_t frozen = w->durableSeq();
+  CHECK(frozen < s);  // the record whose write/sync failed is not durable
+  CHECK(waitFor([&] { return failures.load() == 1; }));
+
+  // The producer never waits on a failed writer, even with the ring far too small.
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) w->logCancel(++s, 9);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK_EQ(w->durableSeq(), frozen);
+  const WalStatus c = w->close();
+  CHECK_EQ(c.err, err);
+  CHECK_EQ(c.op, std::string(op));
+  CHECK_EQ(failures.load(), 1);
+  w->setCallbacks([] {}, [&] { failures.fetch_add(1); });  // already reported: not again
+  CHECK_EQ(failures.load(), 1);
+
+  // After the failing call: no write, no sync, no publication.
+  const std::vector<TraceEntry> t = fl.trace();
+  size_t fail_at = SIZE_MAX;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i].err == err) {  // the injected failure (mkdir EEXIST, stat ENOENT are expected)
+      fail_at = i;
+      break;
+    }
+  }
+  REQUIRE(fail_at != SIZE_MAX);
+  CHECK_EQ(std::string(to_string(t[fail_at].op)), std::string(op));
+  for (size_t i = fail_at + 1; i < t.size(); ++i) {
+    CHECK(t[i].op != FileOp::kPwritev && t[i].op != FileOp::kFdatasync && t[i].op != FileOp::kNote);
+  }
+}
+
+}  // namespace
+
+TEST(wal_writer_eio_on_fdatasync_fails_stop) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  // The 3rd sync of a segment file (the first two come from opening: zeros, header, both on
+  // the temp file; so: the 3rd record batch).
+  fl.addFault(FaultRule{FileOp::kFdatasync, EIO, 3, false, "/wal-0"});
+  checkFailStop(fl, dir, EIO, "fdatasync");
+  removeTree(dir);
+}
+
+TEST(wal_writer_enospc_on_write_fails_stop) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  fl.addFault(FaultRule{FileOp::kPwritev, ENOSPC, 4, true, "/wal-0"});
+  checkFailStop(fl, dir, ENOSPC, "pwritev");
+  removeTree(dir);
+}
+
+TEST(wal_writer_failure_releases_parked_producer) {
+  // The producer is parked on a full ring while the writer is stuck in a sync that then
+  // fails: the failure must wake it, and it must not park again.
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  struct GateLayer final : FaultInjectingFileLayer {
+    using FaultInjectingFileLayer::FaultInjectingFileLayer;
+    std::atomic<bool> armed{false}, entered{false}, release{false};
+    int fdatasync(int fd) override {
+      if (armed.load()) {
+        entered.store(true);
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        return EIO;
+      }
+      return FaultInjectingFileLayer::fdatasync(fd);
+    }
+  } fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.ringCapacity = 8;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  fl.armed.store(true);
+  std::atomic<bool> producer_done{false};
+  std::thread producer([&] {
+    for (uint64_t s = 1; s <= 100; ++s) w->logCancel(s, 1);
+    producer_done.store(true);
+  });
+  CHECK(waitFor([&] { return fl.entered.load(); }));
+  CHECK(waitFor([&] { return w->stats().producerWaits > 0; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let it reach the futex
+  CHECK(!producer_done.load());
+  fl.release.store(true);
+  CHECK(waitFor([&] { return producer_done.load(); }, 3000));
+  producer.join();
+  CHECK(w->failed());
+  CHECK_EQ(w->error().err, EIO);
+  CHECK_EQ(w->durableSeq(), uint64_t{0});
+  CHECK_EQ(w->close().err, EIO);
+  removeTree(dir);
+}
+
+TEST(wal_writer_rename_failure_at_switch_fails_stop) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  fl.addFault(FaultRule::nthCall(FileOp::kRename, 2, EIO));  // the 1st is at open()
+  WalWriterOptions o = smallOptions(dir, &fl);
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  for (uint64_t s = 1; s <= 3000; ++s) emit(*w, s);  // > 64 KiB
+  CHECK(waitFor([&] { return w->failed(); }));
+  CHECK_EQ(w->error().op, std::string("rename"));
+  CHECK_EQ(w->error().err, EIO);
+  const uint64_t frozen = w->durableSeq();
+  CHECK(frozen > 0 && frozen < 3000);  // the first segment's records made it
+  CHECK_EQ(w->close().op, std::string("rename"));
+  CHECK_EQ(w->durableSeq(), frozen);
+  removeTree(dir);
+}
+
+TEST(wal_writer_open_refuses_bad_dirs) {
+  std::unique_ptr<WalWriter> w;
+  // A path under a regular file.
+  {
+    const std::string dir = makeTempDir();
+    REQUIRE(!dir.empty());
+    FILE* f = std::fopen((dir + "/file").c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fclose(f);
+    WalWriterOptions o = smallOptions(dir + "/file/wal", nullptr);
+    const WalStatus st = WalWriter::open(o, std::nullopt, &w);
+    CHECK_EQ(st.err, ENOTDIR);
+    CHECK_EQ(st.op, std::string("mkdir"));
+    CHECK_EQ(st.path, dir + "/file/wal");
+    CHECK(w == nullptr);
+    removeTree(dir);
+  }
+  // A directory in which files cannot be created (injected: the tests may run as root).
+  {
+    const std::string dir = makeTempDir();
+    REQUIRE(!dir.empty());
+    FaultInjectingFileLayer fl(posix_file_layer());
+    fl.addFault(FaultRule::onPath(FileOp::kOpen, dir, EACCES));
+    WalWriterOptions o = smallOptions(dir, &fl);
+    const WalStatus st = WalWriter::open(o, std::nullopt, &w);
+    CHECK_EQ(st.err, EACCES);
+    CHECK_EQ(st.op, std::string("open"));
+    CHECK(st.path.find("wal-next.tmp") != std::string::npos);
+    CHECK(w == nullptr);
+    std::vector<std::string> names;
+    posix_file_layer()->listDir(dir, &names);
+    CHECK(names.empty());
+    removeTree(dir);
+  }
+  // A parent that does not exist.
+  {
+    WalWriterOptions o = smallOptions("/nonexistent-durabook-parent/wal", nullptr);
+    const WalStatus st = WalWriter::open(o, std::nullopt, &w);
+    CHECK_EQ(st.err, ENOENT);
+    CHECK(w == nullptr);
+  }
+  // A directory that already holds a log, opened as fresh.
+  {
+    const std::string dir = makeTempDir();
+    REQUIRE(!dir.empty());
+    WalWriterOptions o = smallOptions(dir, nullptr);
+    REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+    CHECK(w->close().ok());
+    w.reset();
+    const WalStatus st = WalWriter::open(o, std::nullopt, &w);
+    CHECK_EQ(st.err, EEXIST);
+    CHECK(w == nullptr);
+    removeTree(dir);
+  }
+  // Options out of range.
+  {
+    WalWriterOptions o = smallOptions("/tmp", nullptr);
+    o.segmentBytes = 4096;
+    CHECK_EQ(WalWriter::open(o, std::nullopt, &w).err, EINVAL);
+    o.segmentBytes = 64 << 10;
+    o.ringCapacity = 0;
+    CHECK_EQ(WalWriter::open(o, std::nullopt, &w).err, EINVAL);
+    CHECK(w == nullptr);
+  }
+}
+
+TEST(wal_writer_resume_appends_after_torn_tail) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  NoSyncLayer fs;
+  WalWriterOptions o = smallOptions(dir, &fs);
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  for (uint64_t s = 1; s <= 2500; ++s) emit(*w, s);
+  CHECK(w->close().ok());
+  w.reset();
+
+  std::vector<ReadRecord> recs;
+  std::vector<ReadSegment> segs;
+  REQUIRE(readLog(dir, &recs, &segs));
+  REQUIRE(!recs.empty());
+  const ReadRecord& last = recs.back();
+  const uint64_t end = last.offset + last.size;
+  // A torn record after the end: garbage the writer must not leave behind its new records.
+  {
+    FILE* f = std::fopen(last.path.c_str(), "r+b");
+    REQUIRE(f != nullptr);
+    std::fseek(f, static_cast<long>(end), SEEK_SET);
+    const uint8_t junk[100] = {0x30, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    std::fwrite(junk, 1, sizeof junk, f);
+    std::fclose(f);
+  }
+  const WalResume resume{last.path, end, 2501};
+  REQUIRE(WalWriter::open(o, resume, &w).ok());
+  CHECK_EQ(w->durableSeq(), uint64_t{2500});
+  for (uint64_t s = 2501; s <= 2505; ++s) emit(*w, s);  // a few short records over the junk
+  CHECK(w->close().ok());
+  CHECK_EQ(w->durableSeq(), uint64_t{2505});
+  recs.clear();
+  segs.clear();
+  CHECK(readLog(dir, &recs, &segs));
+  CHECK(sameRecords(recs, expected(1, 2505)));
+
+  // A resume point inside the header or not 8-aligned is refused.
+  w.reset();
+  CHECK_EQ(WalWriter::open(o, WalResume{last.path, 12, 2506}, &w).err, EINVAL);
+  CHECK_EQ(WalWriter::open(o, WalResume{last.path, end + 3, 2506}, &w).err, EINVAL);
+  removeTree(dir);
+}
+
+TEST(wal_writer_sequence_gap_fails_stop) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  NoSyncLayer fs;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(smallOptions(dir, &fs), std::nullopt, &w).ok());
+  w->logCancel(1, 1);
+  w->logCancel(3, 1);  // seq 2 missing
+  CHECK(waitFor([&] { return w->failed(); }));
+  CHECK_EQ(w->error().op, std::string("sequence"));
+  CHECK_EQ(w->error().err, EINVAL);
+  CHECK(w->durableSeq() <= 1);
+  w->close();
+  removeTree(dir);
+}
+
+#endif  // DURABOOK_TEST_HOOKS

@@ -1,0 +1,229 @@
+// The WAL through the public API: durability modes, durable() promises, fail-stop on I/O
+// errors (injected and real), configuration errors, and what close() settles.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DurabookError, Engine } from '../../lib/index.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'durabook-wal-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function order(id: number, side: 'buy' | 'sell' = id % 2 ? 'buy' : 'sell', price = 100 + (id % 5) - 2) {
+  return { symbol: 'X', id, side, type: 'limit' as const, price, qty: 1 + (id % 9) };
+}
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<DurabookError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DurabookError);
+  expect((err as DurabookError).code).toBe(code);
+  return err as DurabookError;
+}
+
+describe('durable mode', () => {
+  it('resolves durable(seq) only once the watermark covers seq, in seq order', async () => {
+    const e = await Engine.open({ dir: tempDir(), symbols: ['X'] });
+    expect(e.durability).toBe('durable');
+    const waits: Promise<void>[] = [];
+    const seqs: number[] = [];
+    for (let i = 1; i <= 3000; i++) seqs.push(e.submit(order(i)).seq);
+    // Ask out of order. Whatever was pending together settles lowest seq first: when seq s
+    // resolves, every lower seq asked before it has resolved already.
+    const asked = [...seqs].sort((a, b) => ((a * 7919) % 3001) - ((b * 7919) % 3001));
+    const done = new Set<number>();
+    let violations = 0;
+    for (let k = 0; k < asked.length; k++) {
+      const s = asked[k];
+      waits.push(
+        e.durable(s).then(() => {
+          // The watermark the writer published covers this seq at resolution time.
+          expect(e.walStats()!.durableSeq).toBeGreaterThanOrEqual(s);
+          for (let j = 0; j < k; j++) if (asked[j] < s && !done.has(asked[j])) violations++;
+          done.add(s);
+        }),
+      );
+    }
+    await Promise.all(waits);
+    expect(done.size).toBe(seqs.length);
+    expect(violations).toBe(0);
+    const stats = e.walStats()!;
+    // Group commit: far fewer syncs than commands.
+    expect(stats.syncs).toBeLessThan(seqs.length);
+    await e.close();
+  });
+
+  it('a seq not assigned yet is an INVALID_ARGUMENT, not a promise that never settles', async () => {
+    const e = await Engine.open({ dir: tempDir(), symbols: ['X'] });
+    await expectCode(e.durable(e.lastSeq + 1), 'INVALID_ARGUMENT');
+    await expectCode(e.durable(0), 'INVALID_ARGUMENT');
+    await e.close();
+  });
+
+  it('close() settles pending promises, is idempotent, and the log reopens to the same state', async () => {
+    const dir = tempDir();
+    const e = await Engine.open({ dir, symbols: ['X'] });
+    const pending: Promise<void>[] = [];
+    for (let i = 1; i <= 500; i++) pending.push(e.durable(e.submit(order(i)).seq));
+    const digest = e.digest();
+    const last = e.lastSeq;
+    const c1 = e.close();
+    const c2 = e.close();
+    await Promise.all([c1, c2, ...pending]);
+    await e.durable(last); // durable after close: the log holds it
+    expect(() => e.submit(order(9999))).toThrow(expect.objectContaining({ code: 'ENGINE_CLOSED' }));
+    const again = await Engine.open({ dir, symbols: ['X'] });
+    expect(again.digest()).toBe(digest);
+    expect(again.recovery.recordsReplayed).toBe(last);
+    expect(again.submit(order(10_000)).seq).toBe(last + 1);
+    await again.close();
+  });
+});
+
+describe('async mode', () => {
+  it('syncs on the record-count trigger and on the timer', async () => {
+    const dir = tempDir();
+    const e = await Engine.open({ dir, durability: 'async', symbols: ['X'], wal: { asyncFlushMs: 20, asyncFlushRecords: 100 } });
+    let s = 0;
+    for (let i = 1; i <= 1000; i++) s = e.submit(order(i)).seq;
+    await e.durable(s);
+    const one = e.submit(order(5000)).seq; // alone: only the timer syncs it
+    const t0 = performance.now();
+    await e.durable(one);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(e.walStats()!.syncs).toBeGreaterThanOrEqual(10);
+    await e.close();
+  });
+});
+
+describe("durability 'none' and in-memory", () => {
+  it('resolves durable() at once and writes no WAL', async () => {
+    const dir = tempDir();
+    const e = await Engine.open({ dir, durability: 'none', symbols: ['X'] });
+    await e.durable(e.submit(order(1)).seq);
+    expect(e.walStats()).toBeUndefined();
+    await e.close();
+    expect(readdirSync(dir).filter((n) => n.endsWith('.log'))).toEqual([]);
+  });
+});
+
+describe('fail-stop', () => {
+  it('an fdatasync EIO fails the engine: pending durable() rejects, later calls throw ENGINE_FAILED', async () => {
+    const dir = tempDir();
+    const e = await Engine.open({ dir, symbols: ['X'], faultInjection: true } as never);
+    const n = (e as unknown as { _native: { addFault(rule: object): boolean } })._native;
+    // Fail every sync from now on: nothing submitted after this point can become durable.
+    expect(n.addFault({ op: 'fdatasync', errno: 5 })).toBe(true);
+    const s = e.submit(order(1)).seq;
+    const err = await expectCode(e.durable(s), 'WAL_FAILED');
+    expect(err.message).toMatch(/fdatasync/);
+    expect(err.message).toMatch(/wal-\d{20}\.log/);
+    expect(err.details?.code).toBe('EIO');
+    expect(() => e.submit(order(2))).toThrow(expect.objectContaining({ code: 'ENGINE_FAILED' }));
+    await expectCode(e.durable(s), 'WAL_FAILED');
+    await e.close();
+    // The failed sync was never treated as done: reopening finds at most what was synced before.
+    const again = await Engine.open({ dir, symbols: ['X'] });
+    expect(again.lastSeq).toBeLessThanOrEqual(s);
+    await again.close();
+  });
+
+  it('an injected ENOSPC on write fails the engine the same way', async () => {
+    const e = await Engine.open({ dir: tempDir(), symbols: ['X'], faultInjection: true } as never);
+    const n = (e as unknown as { _native: { addFault(rule: object): boolean } })._native;
+    n.addFault({ op: 'pwritev', errno: 28 });
+    const s = e.submit(order(1)).seq;
+    const err = await expectCode(e.durable(s), 'WAL_FAILED');
+    expect(err.details?.code).toBe('ENOSPC');
+    await e.close();
+  });
+
+  it('a disk that fills up for real (tmpfs) fails stop with ENOSPC and the path', async (ctx) => {
+    const mnt = tempDir();
+    try {
+      if (process.getuid?.() !== 0) throw new Error('not root');
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=600k', 'tmpfs', mnt], { stdio: 'pipe' });
+    } catch (err) {
+      console.warn(`skipped: cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`);
+      ctx.skip();
+      return;
+    }
+    try {
+      const e = await Engine.open({ dir: mnt, symbols: ['X'], wal: { segmentBytes: 256 * 1024 } });
+      let lastOk = 0;
+      let failure: DurabookError | undefined;
+      for (let i = 1; i <= 200_000 && !failure; i++) {
+        try {
+          const s = e.submit(order(i)).seq;
+          if (i % 500 === 0) {
+            await e.durable(s);
+            lastOk = s;
+          }
+        } catch (err) {
+          failure = err as DurabookError;
+        }
+      }
+      if (!failure) {
+        try {
+          await e.durable(e.lastSeq);
+        } catch (err) {
+          failure = err as DurabookError;
+        }
+      }
+      expect(failure).toBeInstanceOf(DurabookError);
+      expect(['WAL_FAILED', 'ENGINE_FAILED']).toContain(failure!.code);
+      expect(failure!.message).toMatch(/No space left on device|ENOSPC/);
+      expect(String(failure!.details?.path)).toContain(mnt);
+      await e.close();
+      // Everything acknowledged durable before the failure is back (read-only reopen: the
+      // disk is still full).
+      const again = await Engine.open({ dir: mnt, durability: 'none' });
+      expect(lastOk).toBeGreaterThan(0);
+      expect(again.lastSeq).toBeGreaterThanOrEqual(lastOk);
+      await again.close();
+    } finally {
+      try {
+        execFileSync('umount', [mnt], { stdio: 'pipe' });
+      } catch {
+        // already unmounted
+      }
+    }
+    expect(statSync(mnt).isDirectory()).toBe(true);
+  });
+});
+
+describe('bad configuration', () => {
+  it.each([
+    [{ durability: 'sometimes' }, 'INVALID_ARGUMENT', /durability/],
+    [{ durability: 'durable' }, 'INVALID_ARGUMENT', /needs a dir/],
+    [{ durability: 'async' }, 'INVALID_ARGUMENT', /needs a dir/],
+    [{ dir: '' }, 'INVALID_ARGUMENT', /dir/],
+    [{ dir: 'x', wal: { segmentBytes: 100 } }, 'INVALID_ARGUMENT', /wal\.segmentBytes/],
+    [{ dir: 'x', wal: { segmentBytes: 65537 * 8 + 1 } }, 'INVALID_ARGUMENT', /wal\.segmentBytes/],
+    [{ dir: 'x', wal: { ringCapacity: 0 } }, 'INVALID_ARGUMENT', /wal\.ringCapacity/],
+    [{ dir: 'x', wal: { asyncFlushMs: -1 } }, 'INVALID_ARGUMENT', /wal\.asyncFlushMs/],
+    [{ dir: 'x', wal: { writerCpu: 1.5 } }, 'INVALID_ARGUMENT', /wal\.writerCpu/],
+    [{ dir: 'x', wal: { logTrades: 'yes' } }, 'INVALID_ARGUMENT', /wal\.logTrades/],
+    [{ dir: 'x', recovery: 'hopeful' }, 'INVALID_ARGUMENT', /recovery/],
+  ])('%j → %s', async (opts, code, msg) => {
+    const err = await expectCode(Engine.open(opts as never), code);
+    expect(err.message).toMatch(msg);
+  });
+
+  it('an unwritable dir is an IO_ERROR naming the path', async () => {
+    const file = join(tempDir(), 'plain-file');
+    writeFileSync(file, 'not a directory');
+    const err = await expectCode(Engine.open({ dir: join(file, 'wal') }), 'IO_ERROR');
+    expect(err.message).toContain(file);
+  });
+});
