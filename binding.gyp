@@ -13,8 +13,8 @@
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2", "-O3"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-std=c++17", "-O2"],
-      "cflags_cc": ["-std=c++20", "-O3", "-fno-exceptions"],
+      "cflags_cc!": ["-std=gnu++17", "-std=c++17", "-O2"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fno-semantic-interposition", "-fvisibility=hidden", "-fvisibility-inlines-hidden"],
       "cflags": ["-O3"],
       "ldflags": ["-pthread"],
       "xcode_settings": {

@@ -36,8 +36,8 @@ export interface NativeEngine {
   loadSnapshot(path: string): NativeSnapshotLoad;
   resetEngine(): void;
   symbolNames(): string[];
-  serializeSnapshot(): Buffer;
-  writeDurableFile(dir: string, name: string, data: Buffer, cb: (err: NativeStatus | null) => void): void;
+  serializeSnapshot(): Uint8Array;
+  writeDurableFile(dir: string, name: string, data: Uint8Array, cb: (err: NativeStatus | null) => void): void;
   // test builds only
   enableFaults?(): void;
   addFault?(rule: { op: string; errno?: number; nth?: number; andAfter?: boolean; path?: string }): boolean;
