@@ -177,6 +177,17 @@ WalStatus WalWriter::open(const WalWriterOptions& options, const std::optional<W
       (resume && resume->nextSeq == 0)) {
     return WalStatus{EINVAL, "options", options.dir};
   }
+#if defined(__linux__)
+  if (options.writerCpu >= 0) {
+    // Checked before anything is created, so a bad CPU leaves no segment behind.
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (options.writerCpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof allowed, &allowed) != 0 ||
+        !CPU_ISSET(options.writerCpu, &allowed)) {
+      return WalStatus{EINVAL, "affinity", std::to_string(options.writerCpu)};
+    }
+  }
+#endif
   std::unique_ptr<WalWriter> w(new WalWriter(options));
   w->batch_.reset(new uint8_t[w->ring_.capacity() * kMaxRecordSize]);
   w->zeros_.reset(new uint8_t[kPreallocChunk]());
@@ -414,13 +425,14 @@ void WalWriter::append(const WalRecord& r) {
 }
 
 void WalWriter::wakeWriterIfParked() {
-  // Pairs with the fence in parkWriter(). We stored tail (commit), the writer stored
-  // writer_parked_; each then fences and loads the other's variable. Two seq_cst fences are
-  // totally ordered, so at least one side sees the other's store: either the writer's re-check
-  // sees our record and does not sleep, or we see it parked and wake it. Without the fence
-  // both loads could be satisfied before the other side's store drains from its store buffer,
-  // and the writer would sleep on a non-empty ring.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // The store-load handshake with parkWriter() (see "Handshakes" in the header): we stored
+  // tail (commit); the writer stored writer_parked_; each then does an RMW on writer_gate_
+  // and loads the other's variable. Whichever RMW comes second reads the first one's value
+  // (acquire from its release), so the side that comes second sees the other's store: either
+  // the writer's re-check sees our record and does not sleep, or we see it parked and wake
+  // it. Without this both loads could be served before the other side's store leaves its
+  // store buffer, and the writer would sleep on a non-empty ring.
+  writer_gate_.fetch_add(1, std::memory_order_seq_cst);
   // Acquire pairs with the writer's release store of writer_parked_, so writer_wake_at_ is the
   // value it set for this park. Steady state: one load of a line nobody is writing.
   if (!writer_parked_.load(std::memory_order_acquire)) return;
@@ -445,11 +457,11 @@ WalWriter::Slot* WalWriter::waitForSlot() {
   for (;;) {
     const uint32_t seen = space_epoch_.load(std::memory_order_acquire);
     producer_parked_.store(true, std::memory_order_relaxed);
-    // Pairs with the fence in releaseProducer(): we store producer_parked_ then load head (in
-    // try_reserve); the writer stores head (pop) then loads producer_parked_. As in
-    // wakeWriterIfParked(), one of us must see the other: either the slot is free now, or the
-    // writer will wake us.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Handshake with releaseProducer(): we store producer_parked_, RMW producer_gate_, load
+    // head (in try_reserve); the writer stores head (pop), RMW producer_gate_, loads
+    // producer_parked_. As in wakeWriterIfParked(), the second of us sees the first one's
+    // store: either the slot is free now, or the writer will wake us.
+    producer_gate_.fetch_add(1, std::memory_order_seq_cst);
     Slot* s = ring_.try_reserve();
     if (s != nullptr || failed_.load(std::memory_order_acquire)) {
       producer_parked_.store(false, std::memory_order_relaxed);
@@ -470,9 +482,8 @@ void* WalWriter::threadMain(void* self) {
 }
 
 void WalWriter::releaseProducer() {
-  // See waitForSlot(): pop() stored head; the fence orders that store before our load of
-  // producer_parked_ against the producer's store-fence-load.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Handshake with waitForSlot(): pop() stored head; now RMW, then load producer_parked_.
+  producer_gate_.fetch_add(1, std::memory_order_seq_cst);
   if (!producer_parked_.load(std::memory_order_relaxed)) return;
   if (!producer_parked_.exchange(false, std::memory_order_relaxed)) return;
   space_epoch_.fetch_add(1, std::memory_order_release);
@@ -484,9 +495,9 @@ void WalWriter::parkWriter(uint64_t wake_at, int64_t timeout_ns) {
   writer_wake_at_.store(wake_at, std::memory_order_relaxed);
   // Release: a producer that sees writer_parked_ (acquire) also sees writer_wake_at_ above.
   writer_parked_.store(true, std::memory_order_release);
-  // Pairs with the fence in wakeWriterIfParked() (store flag, fence, load tail here; store
-  // tail, fence, load flag there).
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Handshake with wakeWriterIfParked(): store flag, RMW writer_gate_, load tail here; store
+  // tail, RMW writer_gate_, load flag there.
+  writer_gate_.fetch_add(1, std::memory_order_seq_cst);
   const uint64_t tail = popped_ + ring_.read_available();
   // stop_: close() bumps the epoch after setting it, so reading a stale false here is fine
   // (the sleep returns at once), but checking it saves the round trip.
@@ -541,7 +552,9 @@ void WalWriter::run() {
         }
         window_start = 0;
         idle = 0;
-        if (preallocBehind() && !preallocChunk()) return;
+        while (preallocBehind()) {
+          if (!preallocChunk()) return;
+        }
         continue;
       }
     }
@@ -664,8 +677,9 @@ bool WalWriter::preallocDue() const {
 
 bool WalWriter::preallocBehind() const {
   if (!preallocDue()) return false;
-  // Pace the zero-fill so that it is complete by the time the segment is 80% full: between
-  // batches, do one chunk whenever the fill has got ahead of that schedule.
+  // Pace the zero-fill so that it is complete by the time the segment is 80% full: after a
+  // batch, catch up with that schedule (usually one 4 MiB chunk or none), so that a busy
+  // writer never meets the switch with the whole next segment still to write.
   const double fill = static_cast<double>(seg_off_ - kSegmentHeaderSize) /
                       static_cast<double>(seg_size_ - kSegmentHeaderSize);
   const double want = (fill - 0.5) / 0.3;

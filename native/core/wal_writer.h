@@ -25,8 +25,9 @@
 // Async mode leaves records in the ring until the window is due (asyncFlushRecords records,
 // capped at ringCapacity, or asyncFlushMs since the writer first saw the oldest of them), then
 // writes and syncs them with one pwritev and one fdatasync. What a crash (kill -9 or power
-// loss) can take in Async mode is therefore: at most min(asyncFlushRecords, ringCapacity)
-// records, and at most about asyncFlushMs plus one sync's worth of time.
+// loss) can take in Async mode is therefore bounded by ringCapacity records (typically about
+// asyncFlushRecords; more only if records pile up while a sync is in progress) and by about
+// asyncFlushMs plus the duration of the sync in progress.
 //
 // Segments. Files `wal-<seq of their first record, 20 digits>.log`, each exactly the segment
 // size (the size in its header) long, pre-written with zeros, header at 0, records from 64.
@@ -35,6 +36,25 @@
 // last record of the previous one (trades of one command split across the switch). The next
 // segment is prepared under the name `wal-next.tmp` (recovery ignores it; open() overwrites
 // it; close() removes it).
+//
+// Waiting. Neither thread busy-waits for long (two cores may be shared by the matching thread,
+// the writer and Node): a short pause-spin, a few sched_yield()s, then a futex park on a
+// 32-bit epoch word. Each side wakes the other only when it is parked:
+//   - the producer after a commit, if the writer is parked and the ring has reached the
+//     writer's wake threshold (next record; in Async mode with a window open, the count
+//     trigger, so an open window costs no wake per record);
+//   - the writer after freeing slots, if the producer is parked on a full ring;
+//   - the writer on failure and close() on shutdown wake unconditionally.
+// Handshakes. "Store my flag, then load yours" on both sides (producer: tail, then
+// writer_parked_; writer: writer_parked_, then tail; and the same with head and
+// producer_parked_) needs a full barrier between the store and the load, or both loads can
+// miss both stores and the waiter sleeps with work pending. Both sides do a seq_cst RMW on a
+// shared gate word between the two: the second RMW reads from the first, so the second side
+// is guaranteed to see the first side's store. (An RMW rather than atomic_thread_fence: same
+// cost on x86, a lock-prefixed instruction, and ThreadSanitizer can check it; it cannot
+// check standalone fences.) The waiter reads the epoch before announcing itself and sleeps
+// only while the epoch is unchanged; wakers bump the epoch before FUTEX_WAKE, so a wake that
+// lands between the waiter's re-check and its sleep is not lost.
 //
 // Fail-stop. The first error of an open/write/sync/rename/fsync/truncate marks the writer
 // failed with {errno, operation, path}: nothing more is written, the watermark is frozen,
@@ -61,7 +81,7 @@ namespace durabook {
 
 // 0 / empty on success. `op` names the operation that failed ("open", "pwritev", "fdatasync",
 // "fsync", "rename", "ftruncate", "mkdir", "listdir", "pread", "stat", "options", "resume",
-// "sequence", "thread", "affinity"); `path` the file or directory it was applied to.
+// "sequence", "encode", "thread", "affinity"); `path` the file or directory it was applied to.
 struct WalStatus {
   int err = 0;
   std::string op;
@@ -201,8 +221,13 @@ class WalWriter final : public Journal {
   std::atomic<bool> writer_parked_{false};
   std::atomic<uint32_t> writer_epoch_{0};   // futex word the writer parks on
   std::atomic<uint64_t> writer_wake_at_{0}; // wake the parked writer once produced_ reaches this
-  // Producer-owned: records committed so far (the ring's tail), and its parking state.
+  // Producer-owned: records committed so far (the ring's tail), and its parking state. The
+  // two gates are the shared words of the store-load handshakes (see the .cc): writer_gate_
+  // takes an RMW per record from the producer and one per park from the writer; producer_gate_
+  // one per sync from the writer and one per park from the producer.
   alignas(64) uint64_t produced_ = 0;
+  std::atomic<uint64_t> writer_gate_{0};
+  std::atomic<uint64_t> producer_gate_{0};
   std::atomic<bool> producer_parked_{false};
   std::atomic<uint32_t> space_epoch_{0};    // futex word the producer parks on
   std::atomic<uint64_t> producer_waits_{0};

@@ -503,8 +503,12 @@ TEST(wal_writer_async_flush_spans_segment_switch) {
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
   // CANCEL records are 24 bytes: (64 KiB - 64) / 24 = 2728 per segment, so the 28th flush of
   // 100 straddles the end of the first segment.
-  for (uint64_t s = 1; s <= 2800; ++s) w->logCancel(s, 1);
-  CHECK(waitFor([&] { return w->durableSeq() == 2800; }, 3000));
+  // Batches of exactly 100 (each waits for the previous flush), so flush boundaries are
+  // deterministic and the last flush owes nothing to the (disabled) timer.
+  for (uint64_t s = 1; s <= 2800; ++s) {
+    w->logCancel(s, 1);
+    if (s % 100 == 0) REQUIRE(waitFor([&] { return w->durableSeq() == s; }, 3000));
+  }
   CHECK_EQ(w->stats().segments, uint64_t{2});
   CHECK(w->close().ok());
   std::vector<ReadRecord> recs;
@@ -764,6 +768,35 @@ TEST(wal_writer_open_refuses_bad_dirs) {
     const WalStatus st = WalWriter::open(o, std::nullopt, &w);
     CHECK_EQ(st.err, EEXIST);
     CHECK(w == nullptr);
+    removeTree(dir);
+  }
+  // Pinning: a CPU that exists, and two that do not.
+  {
+    const std::string dir = makeTempDir();
+    REQUIRE(!dir.empty());
+    NoSyncLayer fs;
+    WalWriterOptions o = smallOptions(dir, &fs);
+    o.writerCpu = 0;
+    REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+    w->logCancel(1, 1);
+    CHECK(w->close().ok());
+    CHECK_EQ(w->durableSeq(), uint64_t{1});
+    w.reset();
+    removeTree(dir);
+  }
+  for (int cpu : {1000, 100000}) {
+    const std::string dir = makeTempDir();
+    REQUIRE(!dir.empty());
+    NoSyncLayer fs;
+    WalWriterOptions o = smallOptions(dir, &fs);
+    o.writerCpu = cpu;
+    const WalStatus st = WalWriter::open(o, std::nullopt, &w);
+    CHECK_EQ(st.err, EINVAL);
+    CHECK_EQ(st.op, std::string("affinity"));
+    CHECK(w == nullptr);
+    std::vector<std::string> names;
+    posix_file_layer()->listDir(dir, &names);
+    CHECK(names.empty());  // refused before creating anything
     removeTree(dir);
   }
   // Options out of range.
