@@ -3,7 +3,7 @@
 //
 //   durabook bench [options]                     lib/cli/bench.ts
 //   durabook replay lobster MESSAGE ORDERBOOK    lib/cli/replay-lobster.ts
-//   durabook wal verify|dump|stats DIR           (added with the WAL)
+//   durabook wal verify|dump|stats DIR           lib/cli/wal.ts
 //
 // Each command is a function (argv after the command words) → exit code. Results go to stdout,
 // diagnostics and progress to stderr. Usage errors exit 2, failures 1.
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { runBenchCli } from './bench.js';
 import { runReplayLobster } from './replay-lobster.js';
 import { UsageError } from './args.js';
+import { runWal } from './wal.js';
 
 interface Command {
   /** Words after `durabook`, e.g. 'bench' or 'replay lobster'. */
@@ -34,7 +35,12 @@ const COMMANDS: Command[] = [
     summary: 'replay LOBSTER market data and compare the book with the exchange’s after every message',
     run: runReplayLobster,
   },
-  // TODO(wal): 'wal verify' | 'wal dump' | 'wal stats' DIR — inspect a WAL directory.
+  {
+    name: 'wal',
+    args: 'verify|dump|stats DIR',
+    summary: 'inspect a WAL directory: verify (names any damage), dump records, stats',
+    run: runWal,
+  },
 ];
 
 function version(): string {

@@ -21,6 +21,7 @@
 #include "batch.h"
 #include "durability.h"
 #include "engine_handle.h"
+#include "wal_tools.h"
 
 namespace durabook {
 namespace {
@@ -292,6 +293,7 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
   exports.Set("resHeader", Napi::Number::New(env, kResHeader));
+  registerWalTools(env, exports);
   return exports;
 }
 
