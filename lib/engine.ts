@@ -25,7 +25,7 @@ import { isPlainObject, object, optionalBoolean, positiveInteger, safeInteger } 
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { recover } from './recovery.js';
 import { DurableWaiters } from './waiters.js';
-import { pruneAfterSnapshot, snapshotName } from './files.js';
+import { pruneAfterSnapshot, removeSnapshotTemps, snapshotName } from './files.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchResult, type CommandBatch } from './batch.js';
@@ -117,6 +117,7 @@ export class Engine {
         code: e.code,
       });
     }
+    removeSnapshotTemps(dir);
     const { report, native: rec } = recover(n, dir, opts.recovery);
     this.#recovery = report;
     for (const name of n.symbolNames()) {

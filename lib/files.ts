@@ -42,6 +42,26 @@ export function listSegments(dir: string): DirFile[] {
   return list(dir, SEGMENT);
 }
 
+/**
+ * Removes snapshot temp files (`snapshot-*.snap.tmp`) that a crash during snapshot() left
+ * behind: they never became visible under their final name, so nothing refers to them.
+ */
+export function removeSnapshotTemps(dir: string): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    if (!/^snapshot-\d{20}\.snap\.tmp$/.test(name)) continue;
+    unlinkSync(join(dir, name));
+    removed++;
+  }
+  return removed;
+}
+
 /** Moves a damaged snapshot aside so it never counts as one of the newest again. */
 export function setAsideSnapshot(path: string): void {
   try {

@@ -193,6 +193,8 @@ class Replayer {
   }
 
   uint64_t lastInput() const { return lastInput_; }
+  // The last applied command logged some of its trades but not all replay produced.
+  bool tradesCutShort() const { return applied_ && sawTrades_ && verified_ < e_->trades().size(); }
   bool clockPending() const { return clockPending_; }
 
  private:
@@ -264,6 +266,61 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
 
   Replayer rp(engine, out);
   std::vector<uint8_t> buf;
+  // The one cut recovery makes (segment index, offset), decided once the scan is over.
+  size_t cutSeg = SIZE_MAX, cutOff = 0;
+  size_t resumeEnd = kSegmentHeaderSize;  // end of the good records of the last whole segment
+
+  // Cuts the log at byte `off` of segment `si`: zeroes what follows in that segment and sets
+  // later segments aside (renamed *.dropped, never read again). The writer resumes at the cut.
+  auto cutAt = [&](size_t si, size_t off) -> RecoveryStatus {
+    std::vector<uint8_t> data;
+    if (int e = readFile(fs, segs[si].path, &data)) {
+      out->err = e;
+      out->damageFile = segs[si].path;
+      return RecoveryStatus::IoError;
+    }
+    if (off == SIZE_MAX) off = resumeEnd;  // keep this segment's records
+    const size_t end = lastNonZero(data, off);
+    out->bytesTruncated += end > off ? end - off : 0;
+    for (size_t sj = si + 1; sj < segs.size(); ++sj) {
+      std::vector<uint8_t> later;
+      if (readFile(fs, segs[sj].path, &later) == 0 && later.size() > kSegmentHeaderSize)
+        out->bytesTruncated += lastNonZero(later, kSegmentHeaderSize) - kSegmentHeaderSize;
+    }
+    // A segment cut short (point-in-time past external damage) regains its pre-written size,
+    // so that the directory is whole again even if no writer ever appends to it.
+    SegmentHeader hdr{};
+    const bool shortFile = decode_segment_header(data.data(), data.size(), &hdr) == SegmentStatus::Ok &&
+                           data.size() < hdr.segment_size;
+    if (opts.repair) {
+      int fd = -1;
+      int e = end > off || shortFile ? fs->open(segs[si].path, kOpenReadWrite, &fd) : 0;
+      if (!e && fd >= 0) {
+        if (end > off) {
+          std::vector<uint8_t> zeros(end - off, 0);
+          e = fs->pwrite(fd, zeros.data(), zeros.size(), off);
+        }
+        if (!e && shortFile) e = fs->ftruncate(fd, hdr.segment_size);
+        if (!e) e = fs->fdatasync(fd);
+        fs->close(fd);
+      }
+      for (size_t sj = si + 1; sj < segs.size() && !e; ++sj) e = fs->rename(segs[sj].path, segs[sj].path + ".dropped");
+      if (!e) e = fs->fsyncDir(opts.dir);
+      if (e) {
+        out->damageFile = segs[si].path;
+        out->err = e;
+        return RecoveryStatus::IoError;
+      }
+    }
+    out->resumeSegment = segs[si].path;
+    out->resumeOffset = off;
+    out->resumeSegmentSize = data.size();
+    return RecoveryStatus::Ok;
+  };
+
+  // Where the last input record ends: the log may be cut back to it when the trades that
+  // follow it were cut short by a crash (they are re-derived by replay; the input is whole).
+  size_t inputSeg = SIZE_MAX, inputEnd = 0;
   for (size_t si = start; si < segs.size(); ++si) {
     const Segment& seg = segs[si];
     out->segments.push_back(seg.name);
@@ -275,6 +332,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     size_t pos = 0;
     size_t goodEnd = kSegmentHeaderSize;  // just past the last record that ends a command
     std::string what;
+    bool externalDamage = false;  // not something a crash can leave behind
     SegmentHeader hdr{};
     SegmentStatus hs = decode_segment_header(buf.data(), buf.size(), &hdr);
     if (hs != SegmentStatus::Ok) {
@@ -283,6 +341,9 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
       what = "segment header names first seq " + std::to_string(hdr.first_seq) + ", file name " +
              std::to_string(seg.firstSeq);
     } else {
+      // Segments are pre-written to their full size before they are named: a shorter file was
+      // cut by something other than a crash, and what it held is unknown.
+      externalDamage = buf.size() < hdr.segment_size;
       pos = kSegmentHeaderSize;
       bool first = true;
       while (pos < buf.size()) {
@@ -318,12 +379,22 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
         pos += used;
         // A trailing CLOCK record belongs to a command that never made it: not a resume point.
         if (r.type != WalType::Clock) goodEnd = pos;
+        if (r.type != WalType::Clock && r.type != WalType::Trade) {
+          inputSeg = si;
+          inputEnd = pos;
+        }
+      }
+      if (externalDamage && what.empty()) pos = buf.size();
+      if (externalDamage) {
+        what = "segment cut short: " + std::to_string(buf.size()) + " bytes, its header says " +
+               std::to_string(hdr.segment_size) + (what.empty() ? "" : " (" + what + ")");
       }
     }
     if (what.empty()) {
       out->resumeSegment = seg.path;
       out->resumeOffset = goodEnd;
       out->resumeSegmentSize = buf.size();
+      resumeEnd = goodEnd;
       continue;
     }
 
@@ -334,7 +405,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     out->damageSeq = rp.lastInput() + 1;
     out->damage = what;
     uint64_t maxSeq = 0;
-    bool laterData = validRecordAfter(buf, at, &maxSeq);
+    bool laterData = externalDamage || validRecordAfter(buf, at, &maxSeq);
     std::vector<uint8_t> other;
     for (size_t sj = si + 1; sj < segs.size(); ++sj) {
       if (readFile(fs, segs[sj].path, &other) != 0) {
@@ -353,45 +424,36 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
       out->droppedLastSeq = std::max(maxSeq, out->droppedFirstSeq);
     }
     out->tornTail = torn;
-    const size_t cut = hs == SegmentStatus::Ok ? std::max(goodEnd, kSegmentHeaderSize) : 0;
-    const size_t end = lastNonZero(buf, cut);
-    out->bytesTruncated = end > cut ? end - cut : 0;
-    if (opts.repair && hs == SegmentStatus::Ok) {
-      int fd = -1;
-      int e = fs->open(seg.path, kOpenReadWrite, &fd);
-      if (!e) {
-        if (end > cut) {
-          std::vector<uint8_t> zeros(end - cut, 0);
-          e = fs->pwrite(fd, zeros.data(), zeros.size(), cut);
-          if (!e) e = fs->fdatasync(fd);
-        }
-        fs->close(fd);
-      }
-      if (e) {
-        out->damageFile = seg.path;
-        out->err = e;
-        return RecoveryStatus::IoError;
-      }
-    }
-    if (opts.repair) {
-      // Later segments (and a segment whose header is bad) are set aside, never read again.
-      for (size_t sj = (hs == SegmentStatus::Ok ? si + 1 : si); sj < segs.size(); ++sj) {
-        if (int e = fs->rename(segs[sj].path, segs[sj].path + ".dropped")) {
-          out->err = e;
-          return RecoveryStatus::IoError;
-        }
-      }
-      if (int e = fs->fsyncDir(opts.dir)) {
-        out->err = e;
-        return RecoveryStatus::IoError;
-      }
-    }
     if (hs == SegmentStatus::Ok) {
-      out->resumeSegment = seg.path;
-      out->resumeOffset = cut;
-      out->resumeSegmentSize = buf.size();
+      cutSeg = si;
+      cutOff = std::max(goodEnd, kSegmentHeaderSize);
+    } else {
+      // A segment whose header is bad is set aside whole: the log ends with the one before.
+      cutSeg = si - 1;
+      cutOff = SIZE_MAX;
     }
     break;
+  }
+
+  // A crash in the middle of a command's trade records leaves a partial list at the end.
+  // Left in place, the next command would follow it and the next recovery would report
+  // divergence: cut the log back to the end of the command's input record.
+  if (rp.tradesCutShort() && inputSeg != SIZE_MAX) {
+    if (opts.mode == RecoveryMode::Strict) {
+      out->damageFile = segs[inputSeg].path;
+      out->damageOffset = inputEnd;
+      out->damageSeq = rp.lastInput();
+      out->damage = "the trades of the last command are cut short";
+      return RecoveryStatus::Corrupt;
+    }
+    out->tornTail = true;
+    if (cutSeg == SIZE_MAX || inputSeg < cutSeg || (inputSeg == cutSeg && inputEnd < cutOff)) {
+      cutSeg = inputSeg;
+      cutOff = inputEnd;
+    }
+  }
+  if (cutSeg != SIZE_MAX) {
+    if (RecoveryStatus st = cutAt(cutSeg, cutOff); st != RecoveryStatus::Ok) return st;
   }
   out->lastSeq = engine->lastSeq();
   return RecoveryStatus::Ok;
