@@ -58,14 +58,25 @@ const HAS_PRICE = 1 << 5;
 
 const EMPTY_TRADES: readonly Trade[] = Object.freeze([]);
 const RES_TRADE_CAPACITY = 1024;
+// The symbol cache's initial key: equal to nothing a caller can pass.
+const NO_SYMBOL: unique symbol = Symbol('no symbol');
 
 export class Engine {
   readonly #native: NativeEngine;
+  // The per-command native functions (one object each, shared by every engine: a call site sees
+  // one target and TurboFan calls it directly) and this engine's slot, their argument.
+  readonly #nativeSubmit: (slot: number) => void;
+  readonly #nativeCancel: (slot: number) => void;
+  readonly #nativeModify: (slot: number) => void;
+  readonly #slot: number;
   readonly #cmd: Float64Array;
   readonly #res: Float64Array;
   readonly #resHeader: number;
   readonly #symbolIds = new Map<string, number>();
   readonly #symbols: string[] = [];
+  // The last symbol looked up and its id: most callers send runs of one symbol.
+  #lastSymbol: unknown = NO_SYMBOL;
+  #lastSymbolId = 0;
   readonly #batchResult = new BatchResult();
   readonly #dir: string | undefined;
   readonly #durability: Durability;
@@ -73,6 +84,8 @@ export class Engine {
   #recovery: RecoveryReport = FRESH_RECOVERY;
   #walOpen = false;
   #closed = false;
+  // False once closed or failed: the one test the hot paths make before #checkOpen().
+  #usable = true;
   #closing: Promise<void> | undefined;
   #failure: DurabookError | undefined;
 
@@ -82,6 +95,10 @@ export class Engine {
     this.#cmd = new Float64Array(8);
     this.#res = new Float64Array(this.#resHeader + 3 * RES_TRADE_CAPACITY);
     this.#native = addon.createEngine({ ...opts.limits, preciseClock: opts.preciseClock }, this.#cmd, this.#res);
+    this.#nativeSubmit = this.#native.submit;
+    this.#nativeCancel = this.#native.cancel;
+    this.#nativeModify = this.#native.modify;
+    this.#slot = this.#native.slot;
     this.#dir = opts.dir;
     this.#durability = opts.durability;
     this.#waiters = new DurableWaiters(this.#native);
@@ -168,7 +185,7 @@ export class Engine {
 
   /** Submits a new order; returns its report. Throws DurabookError on invalid input. */
   submit(order: NewOrder): Report {
-    this.#checkOpen();
+    if (!this.#usable) this.#checkOpen();
     if (!isPlainObject(order)) throw invalid('order', order, 'an object');
     const sym = this.#symbolId(order.symbol);
     const id = positiveInteger(order.id, 'id');
@@ -209,16 +226,16 @@ export class Engine {
     cmd[2] = price;
     cmd[3] = qty;
     cmd[4] = flags;
-    this.#native.submit();
+    this.#nativeSubmit(this.#slot);
     return this.#report(id);
   }
 
   /** Cancels a resting order: 'cancelled', or 'rejected' with UNKNOWN_ORDER. */
   cancel(cancel: CancelOrder): Report {
-    this.#checkOpen();
+    if (!this.#usable) this.#checkOpen();
     const id = positiveInteger(object(cancel, 'cancel').id, 'id');
     this.#cmd[1] = id;
-    this.#native.cancel();
+    this.#nativeCancel(this.#slot);
     return this.#report(id);
   }
 
@@ -227,7 +244,7 @@ export class Engine {
    * time priority; a price change or quantity up re-queues at the back and may trade.
    */
   modify(modify: ModifyOrder): Report {
-    this.#checkOpen();
+    if (!this.#usable) this.#checkOpen();
     const m = object(modify, 'modify');
     const id = positiveInteger(m.id, 'id');
     let flags = 0;
@@ -243,7 +260,7 @@ export class Engine {
     if (flags === 0) throw invalid('modify', modify, 'an object with price or qty');
     cmd[1] = id;
     cmd[4] = flags;
-    this.#native.modify();
+    this.#nativeModify(this.#slot);
     return this.#report(id);
   }
 
@@ -405,6 +422,7 @@ export class Engine {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    this.#usable = false;
     this.#closing = (async () => {
       if (!this.#walOpen) return;
       const st = this.#native.closeWal();
@@ -423,6 +441,7 @@ export class Engine {
   }
 
   #fail(st: NativeStatus): void {
+    this.#usable = false;
     if (!this.#failure) {
       this.#failure = new DurabookError('WAL_FAILED', `the WAL failed: ${st.message}`, {
         code: st.code,
@@ -443,8 +462,13 @@ export class Engine {
   }
 
   #symbolId(symbol: unknown): number {
+    if (symbol === this.#lastSymbol) return this.#lastSymbolId;
     const s = this.#symbolIds.get(symbol as string);
-    if (s !== undefined) return s;
+    if (s !== undefined) {
+      this.#lastSymbol = symbol;
+      this.#lastSymbolId = s;
+      return s;
+    }
     if (typeof symbol !== 'string') throw invalid('symbol', symbol, 'a string');
     throw new DurabookError('UNKNOWN_SYMBOL', `symbol ${describe(symbol)} is not in this engine`, { symbol });
   }
@@ -455,7 +479,12 @@ export class Engine {
     if (status < 0) this.#refused(status, { id });
     const n = r[5];
     let trades: readonly Trade[] = EMPTY_TRADES;
-    if (n > 0) trades = this.#trades(id, n);
+    if (n === 1) {
+      const k = this.#resHeader;
+      trades = [{ makerId: r[k], takerId: id, price: r[k + 1], qty: r[k + 2] }];
+    } else if (n > 1) {
+      trades = this.#trades(id, n);
+    }
     return {
       seq: r[0],
       id,
@@ -471,6 +500,10 @@ export class Engine {
     const r = this.#res;
     const out: Trade[] = new Array(n);
     const base = this.#resHeader;
+    if (n <= RES_TRADE_CAPACITY) {
+      for (let i = 0, k = base; i < n; i++, k += 3) out[i] = { makerId: r[k], takerId, price: r[k + 1], qty: r[k + 2] };
+      return out;
+    }
     for (let from = 0; from < n; from += RES_TRADE_CAPACITY) {
       if (from > 0) {
         this.#cmd[0] = from;

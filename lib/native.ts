@@ -9,9 +9,11 @@ import { DurabookError } from './errors.js';
 
 /** The per-engine methods the addon binds (see native/addon/binding.cc for the buffer layouts). */
 export interface NativeEngine {
-  submit(): void;
-  cancel(): void;
-  modify(): void;
+  /** This engine's slot: the argument of submit/cancel/modify (functions shared by all engines). */
+  readonly slot: number;
+  submit(slot: number): void;
+  cancel(slot: number): void;
+  modify(slot: number): void;
   addSymbol(name: string): void;
   readTrades(): void;
   bbo(): boolean;

@@ -25,28 +25,33 @@ constexpr int kTradeStride = 4;
 
 enum BatchKind : int64_t { kNew = 0, kCancel = 1, kModify = 2 };
 
-// Decodes command i; returns Ok and fills exactly one of the outputs according to *kind.
-CommandError decodeAt(const EngineHandle* h, const double* c, int64_t* kind, NewOrderCmd* n, ModifyCmd* m,
-                      int64_t* cancelId) {
+// Decodes and validates one command into *d (the same checks submit/cancel/modify make).
+inline CommandError decodeAt(const EngineHandle* h, const double* c, DecodedCmd* d) {
   int64_t op;
   if (!toInt64(c[0], &op) || op < 0 || op > (63 << 2 | 3)) return CommandError::BadSide;
-  *kind = op & 3;
+  const int64_t kind = op & 3;
+  d->kind = static_cast<uint8_t>(kind);
   const double flags = static_cast<double>(op >> 2);
-  switch (*kind) {
+  switch (kind) {
     case kNew: {
-      CommandError e = decodeNew(c[1], c[2], c[3], c[4], flags, n);
-      return e != CommandError::Ok ? e : h->engine.validateNew(*n);
+      CommandError e = decodeNew(c[1], c[2], c[3], c[4], flags, &d->n);
+      return e != CommandError::Ok ? e : h->engine.validateNew(d->n);
     }
     case kCancel:
-      if (!toInt64(c[2], cancelId)) return CommandError::BadId;
-      return MatchingEngine::validateCancel(*cancelId);
+      if (!toInt64(c[2], &d->cancelId)) return CommandError::BadId;
+      return MatchingEngine::validateCancel(d->cancelId);
     case kModify: {
-      CommandError e = decodeModify(c[2], c[3], c[4], flags, m);
-      return e != CommandError::Ok ? e : MatchingEngine::validateModify(*m);
+      d->m = ModifyCmd{};
+      CommandError e = decodeModify(c[2], c[3], c[4], flags, &d->m);
+      return e != CommandError::Ok ? e : MatchingEngine::validateModify(d->m);
     }
     default:
       return CommandError::BadSide;
   }
+}
+
+inline int64_t idOf(const DecodedCmd& d) {
+  return d.kind == kNew ? d.n.id : d.kind == kCancel ? d.cancelId : d.m.id;
 }
 
 void copyTrades(EngineHandle* h, double* out, size_t cap) {
@@ -86,11 +91,12 @@ Napi::Value SubmitBatch(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "batch count out of range for its buffers").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  int64_t kind, cancelId;
-  NewOrderCmd n;
-  ModifyCmd m;
+  // Pass 1 decodes and validates every command into the handle's scratch array; pass 2 applies
+  // them from there, so that each command is decoded once and a refused batch changes nothing.
+  std::vector<DecodedCmd>& dec = h->batch;
+  if (dec.size() < static_cast<size_t>(count)) dec.resize(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
-    CommandError e = decodeAt(h, cmds + kCmdStride * i, &kind, &n, &m, &cancelId);
+    CommandError e = decodeAt(h, cmds + kCmdStride * i, &dec[i]);
     if (e != CommandError::Ok) {
       out[0] = static_cast<double>(static_cast<int>(e));
       return Napi::Number::New(env, static_cast<double>(-1 - i));
@@ -100,15 +106,19 @@ Napi::Value SubmitBatch(const Napi::CallbackInfo& info) {
     out[0] = kEngineFailedCode;
     return Napi::Number::New(env, -1);
   }
-  h->engine.setClock(h->now());
-  h->engine.clearTrades();
+  MatchingEngine& engine = h->engine;
+  engine.setClock(h->now());
+  engine.clearTrades();
   Report r;
+  if (count > 0) engine.prefetchId(idOf(dec[0]));
   for (int64_t i = 0; i < count; ++i) {
-    decodeAt(h, cmds + kCmdStride * i, &kind, &n, &m, &cancelId);
+    const DecodedCmd& d = dec[i];
+    // The next command's id-index line loads while this one is applied.
+    if (i + 1 < count) engine.prefetchId(idOf(dec[i + 1]));
     // Invariant: validated above, so every command applies (CommandError::Ok).
-    if (kind == kNew) h->engine.submit(n, &r);
-    else if (kind == kCancel) h->engine.cancel(cancelId, &r);
-    else h->engine.modify(m, &r);
+    if (d.kind == kNew) engine.submit(d.n, &r);
+    else if (d.kind == kCancel) engine.cancel(d.cancelId, &r);
+    else engine.modify(d.m, &r);
     double* o = out + kOutStride * i;
     o[0] = static_cast<double>(r.seq);
     o[1] = static_cast<double>(static_cast<int>(r.status));

@@ -73,6 +73,17 @@ constexpr int kResHeader = 6;
 constexpr double kEngineFailedCode = -254;
 constexpr double kInvariantBrokenCode = -255;
 
+// One batch command decoded and validated by submitBatch's first pass, applied by its second.
+struct DecodedCmd {
+  DecodedCmd() : n{} {}
+  uint8_t kind;  // 0 new, 1 cancel, 2 modify
+  union {
+    NewOrderCmd n;
+    ModifyCmd m;
+    int64_t cancelId;
+  };
+};
+
 struct EngineHandle {
   explicit EngineHandle(const EngineLimits& limits) : engine(limits) {}
   ~EngineHandle() {
@@ -104,6 +115,7 @@ struct EngineHandle {
   std::string invariantError;
   int64_t now() const { return nowMicros(preciseClock); }
   std::vector<LevelView> bids, asks;
+  std::vector<DecodedCmd> batch;  // submitBatch's decoded commands, reused
 };
 
 }  // namespace durabook

@@ -50,6 +50,10 @@ class MatchingEngine {
   }
   int64_t clock() const { return clock_; }
 
+  // A hint before submit/cancel/modify of `id`: starts loading the id index's line for it, so
+  // that the miss overlaps whatever the caller does first (clock read, decoding the next command).
+  void prefetchId(int64_t id) const { ids_.prefetch(id); }
+
   // Replay: the next command must carry exactly this seq (checked by the replay driver).
   uint64_t lastSeq() const { return seq_; }
 
