@@ -33,7 +33,12 @@ export class DurableWaiters {
   }
 
   wait(seq: number): Promise<void> {
-    if (seq <= this.#watermark || seq <= this.watermark()) return Promise.resolve();
+    if (seq <= this.#watermark || seq <= this.watermark()) {
+      // Lower seqs still queued (their wake not yet delivered) settle first: promises resolve
+      // in seq order even when a later call finds its seq already durable.
+      if (this.pending > 0) this.settle();
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve, reject) => {
       const w: Waiter = { seq, resolve, reject };
       const q = this.#queue;
