@@ -129,6 +129,7 @@ async function main(): Promise<void> {
     ['per-call vs plain JS book', '≥ 1.5×', `${ratio('durabook per-call / plain JS book')?.toFixed(2)}×`, verdict((ratio('durabook per-call / plain JS book') ?? 0) >= 1.5)],
     ['per-call p99 (`durabook bench`, closed loop, timer read included)', '≤ 600 ns', ns(callRun.latencyNs.p99), verdict(callRun.latencyNs.p99 <= 600)],
     ['per-call p99.9 (same run)', '< 2 µs', ns(callRun.latencyNs.p999), verdict(callRun.latencyNs.p999 < 2000)],
+    ...walTargets(benchRuns.map((b) => ({ label: b.label, result: b.result })), ratio('durabook batch / C++ replay')),
     ['resident memory per resting order', '≤ 200 B', memDurabook ? `${memDurabook.rssBytesPerOrder.toFixed(0)} B` : '–', verdict(memDurabook ? memDurabook.rssBytesPerOrder <= 200 : undefined)],
   ];
 
@@ -235,7 +236,7 @@ async function main(): Promise<void> {
   md.push('');
   md.push(
     table(
-      ['mode', 'commands/s', 'to durable', 'p50', 'p99', 'p99.9', 'max', 'WAL B/cmd', 'ack p50', 'ack p99', 'ack p99.9', 'ack max'],
+      ['mode', 'commands/s', 'to durable', 'p50', 'p99', 'p99.9', 'max', 'WAL B/cmd', 'ack p50', 'ack p99', 'ack p99.9', 'ack max', 'fdatasync p50'],
       benchRuns.map(({ label, result: r }) => [
         label,
         rate(r.throughput.commandsPerSec),
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
         ns(r.durableAckNs?.p99),
         ns(r.durableAckNs?.p999),
         ns(r.durableAckNs?.max),
+        ns(r.fdatasyncNs?.p50),
       ]),
     ),
   );
@@ -288,3 +290,36 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+// Issue targets for the WAL modes, from the `durabook bench` runs of one report: async and
+// durable throughput against 'none' (per-call, closed loop), durable-ack latency against this
+// machine's own fdatasync latency measured in the same run, and the batch API against C++.
+function walTargets(runs: { label: string; result: BenchResult }[], batchVsCpp: number | undefined): string[][] {
+  const find = (label: string) => runs.find((r) => r.label.startsWith(label))?.result;
+  const none = find('none · per-call · closed loop');
+  const asyncRun = find('async · per-call · closed loop');
+  const durable = find('durable · per-call · closed loop');
+  const pct = (a?: BenchResult, b?: BenchResult) =>
+    a && b ? a.throughput.commandsPerSec / b.throughput.commandsPerSec : undefined;
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? '–' : ok ? 'met' : '**not met**');
+  const asyncVsNone = pct(asyncRun, none);
+  const durableVsNone = pct(durable, none);
+  const durableVsAsync = pct(durable, asyncRun);
+  const ack = durable?.durableAckNs;
+  const sync = durable?.fdatasyncNs;
+  const ackRatio = ack && sync && sync.p50 > 0 ? ack.p50 / sync.p50 : undefined;
+  const f = (x: number | undefined, d = 2) => (x === undefined ? '–' : x.toFixed(d));
+  return [
+    ['batch API vs C++ replay of the same core', '≥ 0.5×', `${f(batchVsCpp)}×`, verdict(batchVsCpp === undefined ? undefined : batchVsCpp >= 0.5)],
+    ['async throughput vs none (per-call)', '≥ 80%', `${f(asyncVsNone === undefined ? undefined : asyncVsNone * 100, 0)}%`, verdict(asyncVsNone === undefined ? undefined : asyncVsNone >= 0.8)],
+    ['durable throughput vs none (per-call)', '≥ 80%', `${f(durableVsNone === undefined ? undefined : durableVsNone * 100, 0)}%`, verdict(durableVsNone === undefined ? undefined : durableVsNone >= 0.8)],
+    ['durable throughput vs async (per-call)', '≥ 90%', `${f(durableVsAsync === undefined ? undefined : durableVsAsync * 100, 0)}%`, verdict(durableVsAsync === undefined ? undefined : durableVsAsync >= 0.9)],
+    [
+      'durable-ack p50 vs this disk’s fdatasync p50 (same run)',
+      '≤ 2×',
+      ack && sync ? `${f(ackRatio)}× (${(ack.p50 / 1e3).toFixed(0)} µs vs ${(sync.p50 / 1e3).toFixed(0)} µs)` : '–',
+      verdict(ackRatio === undefined ? undefined : ackRatio <= 2),
+    ],
+    ['durable-ack p99', '< 2 ms', ack ? `${(ack.p99 / 1e6).toFixed(2)} ms` : '–', verdict(ack ? ack.p99 < 2e6 : undefined)],
+  ];
+}

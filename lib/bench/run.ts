@@ -21,6 +21,7 @@ import { Engine } from '../engine.js';
 import type { Durability, OrderStatus } from '../types.js';
 import { BatchDriver, callOne, newTally, restingOrders, runCalls, runCallsTimed, statusRecord, tallyReport, type Tally } from './drivers.js';
 import { summarize, timerOverheadNs, type LatencySummary } from './latency.js';
+import { probeFdatasync } from './fdatasync-probe.js';
 import { countOps, generateWorkload, readWorkloadFile, symbolNames, type Workload } from './workload.js';
 
 export type BenchApi = 'call' | 'batch';
@@ -104,6 +105,11 @@ export interface BenchResult {
   wal: { bytes: number; allocatedBytes: number; files: number; bytesPerCommand: number } | null;
   /** 'durable' mode: intended send time → engine.durable(seq) resolved, in ns; else null. */
   durableAckNs: (LatencySummary & { rate: number }) | null;
+  /**
+   * With a WAL: this machine's own fdatasync latency in ns (4 KiB writes into a pre-written
+   * file, same file system, measured right after the WAL passes), the yardstick for durableAckNs.
+   */
+  fdatasyncNs: LatencySummary | null;
   environment: { node: string; cpu: string; cores: number; platform: string };
 }
 
@@ -343,6 +349,12 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
     await closeSession(s);
   }
 
+  let fdatasyncNs: LatencySummary | null = null;
+  if (durability !== 'none') {
+    progress('fdatasync probe: 300 syncs of 4 KiB');
+    fdatasyncNs = probeFdatasync(300);
+  }
+
   const setupCommands = w.symbols + w.warmup;
   return {
     command: 'bench',
@@ -384,6 +396,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
         ? null
         : { bytes: walSize.used, allocatedBytes: walSize.allocated, files: walSize.files, bytesPerCommand: walSize.used / (setupCommands + n) },
     durableAckNs: ackLat === undefined ? null : { ...summarize(ackLat, ackCount), rate: ackRate },
+    fdatasyncNs,
     environment: environment(),
   };
 }

@@ -85,6 +85,13 @@ function render(r: BenchResult): string {
       `  durable ack   p50 ${formatNs(a.p50)}   p99 ${formatNs(a.p99)}   p99.9 ${formatNs(a.p999)}   max ${formatNs(a.max)}   (open loop at ${group(a.rate)}/s, ${group(a.count)} commands)`,
     );
   }
+  if (r.fdatasyncNs) {
+    const f = r.fdatasyncNs;
+    const ratio = r.durableAckNs && f.p50 > 0 ? `; durable ack p50 = ${(r.durableAckNs.p50 / f.p50).toFixed(2)}× fdatasync p50` : '';
+    out.push(
+      `  fdatasync     p50 ${formatNs(f.p50)}   p99 ${formatNs(f.p99)}   max ${formatNs(f.max)}   (this disk, same run, ${group(f.count)} syncs of 4 KiB${ratio})`,
+    );
+  }
   out.push(`  machine       ${r.environment.cpu}, ${r.environment.cores} cores, node ${r.environment.node}`);
   return out.join('\n') + '\n';
 }
