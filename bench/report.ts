@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import type { BenchResult } from '../lib/bench/run.js';
 import type { ComparisonResult } from './compare.js';
 import type { MemoryResult } from './memory.js';
+import type { RecoveryBenchResult } from './recovery.js';
 import type { MicroRow, NativeMicroRow } from './micro.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -109,6 +110,20 @@ async function main(): Promise<void> {
     native: NativeMicroRow[] | null;
   };
   const memory = JSON.parse(node(['dist/bench/memory.js', '--json', '--orders', quick ? '100000' : '1000000'], 'memory per resting order')) as MemoryResult[];
+  const recovery = JSON.parse(
+    node(['dist/bench/recovery.js', '--json', '--ops', quick ? '100000' : '1000000', '--orders', quick ? '10000' : '100000'], 'recovery and snapshot speed'),
+  ) as RecoveryBenchResult;
+  // LOBSTER replay speed, when the data is there (never copied into the project).
+  const lobsterDir = process.env.DURABOOK_LOBSTER_DIR;
+  const goog = 'GOOG_2012-06-21_34200000_57600000';
+  const lobster = lobsterDir
+    ? (JSON.parse(
+        node(
+          [CLI, 'replay', 'lobster', join(lobsterDir, `${goog}_message_1.csv`), join(lobsterDir, `${goog}_orderbook_1.csv`), '--json'],
+          'LOBSTER replay (GOOG level 1, full day)',
+        ),
+      ) as { messages: number; mismatches: number; priorityDisagreements: number; elapsedMs: number; messagesPerSecond: number })
+    : null;
 
   // ---------------------------------------------------------------------------------------
   const c = comparison;
@@ -285,6 +300,38 @@ async function main(): Promise<void> {
     ),
   );
   md.push('');
+  md.push('## Recovery and snapshots');
+  md.push('');
+  md.push(
+    `\`node dist/bench/recovery.js\`: a WAL of ${group(recovery.commands)} commands of the default workload (async mode to build it, trades logged) reopened; ` +
+      'the same log with a snapshot at 90% reopened; a snapshot of a book of resting orders (no trades).',
+  );
+  md.push('');
+  md.push(
+    table(
+      ['what', 'time', 'rate'],
+      [
+        [`replay, no snapshot: ${group(recovery.fullReplay.commandsReplayed)} commands, ${group(recovery.fullReplay.recordsScanned)} records`, `${(recovery.fullReplay.seconds * 1e3).toFixed(0)} ms`, `**${rate(recovery.fullReplay.recordsPerSec)} records**, ${rate(recovery.fullReplay.commandsPerSec)} commands`],
+        [`reopen from a snapshot at 90% (${group(recovery.fromSnapshot.snapshotOrders)} orders loaded, ${group(recovery.fromSnapshot.commandsReplayed)} commands replayed)`, `${(recovery.fromSnapshot.seconds * 1e3).toFixed(0)} ms`, '–'],
+        [`snapshot of ${group(recovery.snapshot.restingOrders)} resting orders (${(recovery.snapshot.bytes / 1e6).toFixed(1)} MB): matching paused`, `${recovery.snapshot.pauseMs.toFixed(2)} ms`, '–'],
+        ['… written, synced, renamed, directory synced', `${recovery.snapshot.durationMs.toFixed(1)} ms`, '–'],
+      ],
+      [':--', '--:', ':--'],
+    ),
+  );
+  md.push('');
+  md.push('Target: replay at least 5,000,000 records per second.');
+  md.push('');
+  if (lobster) {
+    md.push('## LOBSTER replay');
+    md.push('');
+    md.push(
+      `\`durabook replay lobster\` on the GOOG 2012-06-21 level-1 full day (${group(lobster.messages)} messages, every book row compared, in-memory engine): ` +
+        `**${rate(lobster.messagesPerSecond)} messages** (${(lobster.elapsedMs / 1e3).toFixed(2)} s including file streaming, parsing and comparison); ` +
+        `${lobster.mismatches} book mismatches, ${lobster.priorityDisagreements} priority disagreements.`,
+    );
+    md.push('');
+  }
   writeFileSync(out, md.join('\n'));
   process.stderr.write(`wrote ${out}\n`);
 }
