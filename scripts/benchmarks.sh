@@ -22,4 +22,8 @@ fi
 for f in dist/lib/cli/main.js dist/bench/report.js build/replay_bench build/micro_bench; do
   [[ -e $f ]] || { echo "benchmarks.sh: $f is missing (npm run build)" >&2; exit 1; }
 done
+# The LOBSTER replay section needs the sample files (read in place, never copied).
+if [[ -z ${DURABOOK_LOBSTER_DIR:-} && -d ../shared/data/lobster ]]; then
+  export DURABOOK_LOBSTER_DIR="$(cd ../shared/data/lobster && pwd)"
+fi
 node dist/bench/report.js --out BENCHMARKS.md "${args[@]}"
