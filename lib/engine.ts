@@ -82,6 +82,11 @@ export class Engine {
   readonly #durability: Durability;
   readonly #waiters: DurableWaiters;
   #recovery: RecoveryReport = FRESH_RECOVERY;
+  readonly #snapshotEvery: number;
+  #snapshotAt = Infinity; // seq at which the next automatic snapshot starts
+  #lastSnapshot: SnapshotInfo | undefined;
+  #snapshotting: Promise<void> | undefined;
+  #autoSnapshotError: DurabookError | undefined;
   #walOpen = false;
   #closed = false;
   // False once closed or failed: the one test the hot paths make before #checkOpen().
@@ -101,6 +106,7 @@ export class Engine {
     this.#slot = this.#native.slot;
     this.#dir = opts.dir;
     this.#durability = opts.durability;
+    this.#snapshotEvery = opts.snapshotEvery;
     this.#waiters = new DurableWaiters(this.#native);
   }
 
@@ -120,6 +126,7 @@ export class Engine {
     }
     if (opts.dir !== undefined) engine.#openDir(opts, opts.dir);
     for (const s of opts.symbols) if (!engine.#symbolIds.has(s)) engine.addSymbol(s);
+    if (opts.snapshotEvery > 0) engine.#snapshotAt = n.lastSeq() + opts.snapshotEvery;
     return engine;
   }
 
@@ -286,6 +293,7 @@ export class Engine {
       throw new DurabookError('INVALID_ARGUMENT', `batch command ${index} refused: bad ${field}`, { index, field });
     }
     if (result.ensureTrades(trades)) this.#native.copyBatchTrades(result.tradeBuf);
+    if (count > 0 && result.out[(count - 1) * 6] >= this.#snapshotAt) this.#autoSnapshot();
     result.settle(count, trades);
     return result;
   }
@@ -349,6 +357,31 @@ export class Engine {
     return this.#native.lastSeq();
   }
 
+  // Automatic snapshots: one at a time, started from the command path without waiting for it.
+  #autoSnapshot(): void {
+    this.#snapshotAt = Infinity;
+    this.#snapshotting = this.snapshot().then(
+      () => {
+        this.#autoSnapshotError = undefined;
+      },
+      (err: unknown) => {
+        this.#autoSnapshotError = err instanceof DurabookError ? err : new DurabookError('IO_ERROR', String(err));
+      },
+    ).finally(() => {
+      if (!this.#closed) this.#snapshotAt = this.#native.lastSeq() + this.#snapshotEvery;
+    });
+  }
+
+  /** The last snapshot written by snapshot() or by `snapshotEvery`, if any. */
+  get lastSnapshot(): SnapshotInfo | undefined {
+    return this.#lastSnapshot;
+  }
+
+  /** Why the last automatic snapshot failed, if it did (the engine keeps running: the WAL holds everything). */
+  get autoSnapshotError(): DurabookError | undefined {
+    return this.#autoSnapshotError;
+  }
+
   /** @internal The native engine, for tests (fault injection). */
   get _native(): NativeEngine {
     return this.#native;
@@ -406,7 +439,7 @@ export class Engine {
     const data = this.#native.serializeSnapshot();
     const pauseMs = performance.now() - t0;
     // The snapshot must never be ahead of the log it continues.
-    if (seq > 0) await this.durable(seq);
+    if (seq > 0 && this.#walOpen) await this.#waiters.wait(seq);
     const name = snapshotName(seq);
     await new Promise<void>((resolve, reject) => {
       this.#native.writeDurableFile(dir, name, data, (err) => {
@@ -415,7 +448,9 @@ export class Engine {
       });
     });
     pruneAfterSnapshot(dir);
-    return { seq, path: join(dir, name), bytes: data.length, pauseMs, durationMs: performance.now() - t0 };
+    const info = { seq, path: join(dir, name), bytes: data.length, pauseMs, durationMs: performance.now() - t0 };
+    this.#lastSnapshot = info;
+    return info;
   }
 
   /** Drains the WAL, syncs it, joins the writer thread; later calls throw ENGINE_CLOSED. Idempotent. */
@@ -424,6 +459,8 @@ export class Engine {
     this.#closed = true;
     this.#usable = false;
     this.#closing = (async () => {
+      // An automatic snapshot under way finishes first (it waits for the WAL to cover it).
+      if (this.#snapshotting) await this.#snapshotting;
       if (!this.#walOpen) return;
       const st = this.#native.closeWal();
       this.#walOpen = false;
@@ -477,6 +514,7 @@ export class Engine {
     const r = this.#res;
     const status = r[1];
     if (status < 0) this.#refused(status, { id });
+    if (r[0] >= this.#snapshotAt) this.#autoSnapshot();
     const n = r[5];
     let trades: readonly Trade[] = EMPTY_TRADES;
     if (n === 1) {

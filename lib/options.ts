@@ -20,6 +20,8 @@ export interface ResolvedOptions {
   limits: { maxOrders?: number; maxLevels?: number; maxSymbols?: number };
   wal: ResolvedWal;
   preciseClock: boolean;
+  /** Commands between automatic snapshots, or 0 for none. */
+  snapshotEvery: number;
   /** Test option: check every book invariant after every command. */
   checkInvariants: boolean;
   /** Test option: route file calls through the fault-injecting layer (test builds only). */
@@ -102,9 +104,15 @@ export function resolveOptions(options: EngineOptions): ResolvedOptions {
     const v = (o as Record<string, unknown>)[key];
     if (v !== undefined && typeof v !== 'boolean') throw invalid(key, v, 'a boolean');
   }
+  let snapshotEvery = 0;
+  if (o.snapshotEvery !== undefined) {
+    snapshotEvery = intInRange(o.snapshotEvery, 'snapshotEvery', 1, Number.MAX_SAFE_INTEGER);
+    if (dir === undefined) throw invalid('snapshotEvery', o.snapshotEvery, 'used only with a dir');
+  }
   return {
     dir,
     durability,
+    snapshotEvery,
     symbols: [...symbols],
     recovery,
     limits,

@@ -149,6 +149,11 @@ export interface EngineOptions {
   limits?: EngineLimits;
   /** Microsecond timestamps (~25 ns more per command) instead of the kernel's coarse clock. */
   preciseClock?: boolean;
+  /**
+   * Take a snapshot automatically every this many commands (needs `dir`). Matching pauses only
+   * while the state is serialized; the file is written off the JS thread. Default: never.
+   */
+  snapshotEvery?: number;
 }
 
 /** What Engine.open() recovered from `dir` (all zeros and nulls for a fresh directory). */

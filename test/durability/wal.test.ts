@@ -227,3 +227,34 @@ describe('bad configuration', () => {
     expect(err.message).toContain(file);
   });
 });
+
+describe('automatic snapshots', () => {
+  it('snapshotEvery writes snapshots as commands flow, and reopening starts from the newest', async () => {
+    const dir = tempDir();
+    const e = await Engine.open({ dir, symbols: ['X'], snapshotEvery: 1000 });
+    // One snapshot at a time: let each finish before the commands that should trigger the next.
+    const until = async (ok: () => boolean) => {
+      for (const t0 = Date.now(); !ok() && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 5));
+    };
+    let id = 1;
+    for (const want of [1001, 2001, 3001]) {
+      while (id <= want) e.submit(order(id++));
+      await until(() => (e.lastSnapshot?.seq ?? 0) >= want);
+    }
+    while (id <= 3500) e.submit(order(id++));
+    await e.close();
+    expect(e.autoSnapshotError).toBeUndefined();
+    const snaps = readdirSync(dir).filter((n) => /^snapshot-\d{20}\.snap$/.test(n));
+    expect(snaps.length).toBe(2); // the two newest are kept
+    expect(e.lastSnapshot!.seq).toBeGreaterThanOrEqual(3001);
+    const again = await Engine.open({ dir });
+    expect(again.recovery.snapshot?.seq).toBe(e.lastSnapshot!.seq);
+    expect(again.lastSeq).toBe(3501);
+    await again.close();
+  });
+
+  it('snapshotEvery needs a dir and a positive integer', async () => {
+    await expectCode(Engine.open({ snapshotEvery: 10 }), 'INVALID_ARGUMENT');
+    await expectCode(Engine.open({ dir: tempDir(), snapshotEvery: 0 }), 'INVALID_ARGUMENT');
+  });
+});
