@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "test_bugs.h"
 #include "wal_format.h"
 
 namespace durabook {
@@ -192,6 +193,19 @@ class Replayer {
     return RecoveryStatus::Ok;
   }
 
+#if defined(DURABOOK_TEST_HOOKS)
+  // PLANTED BUG 3 (test_bugs.h): carry on at `next` (a clock or command record) as if the
+  // records before it had never been logged: the chain and the engine's seq jump over them.
+  void plantedResync(const WalRecord& next) {
+    lastInput_ = next.seq - 1;
+    clockPending_ = false;
+    hasPendingClock_ = false;
+    sawTrades_ = false;
+    verified_ = 0;
+    if (e_->lastSeq() < lastInput_) e_->restoreCounters(lastInput_, e_->clock(), e_->totals());
+  }
+#endif
+
   uint64_t lastInput() const { return lastInput_; }
   // The last applied command logged some of its trades but not all replay produced.
   bool tradesCutShort() const { return applied_ && sawTrades_ && verified_ < e_->trades().size(); }
@@ -355,6 +369,25 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
           break;
         }
         if (ds != DecodeStatus::Ok) {
+#if defined(DURABOOK_TEST_HOOKS)
+          // PLANTED BUG 3 (test_bugs.h): step over the corrupt record to the next clock or
+          // command record that decodes, and carry on from there.
+          if (planted(kBugSkipCorruptRecord)) {
+            size_t next = (pos + 8) & ~size_t{7};
+            WalRecord nr{};
+            size_t nused = 0;
+            for (; next + kRecordHeaderSize <= buf.size(); next += 8) {
+              if (decode_record(buf.data() + next, buf.size() - next, &nr, &nused) == DecodeStatus::Ok &&
+                  nr.type != WalType::Trade)
+                break;
+            }
+            if (next + kRecordHeaderSize <= buf.size() && nr.seq > rp.lastInput()) {
+              rp.plantedResync(nr);
+              pos = next;
+              continue;
+            }
+          }
+#endif
           what = std::string("record ") + to_string(ds);
           break;
         }
