@@ -124,6 +124,12 @@ export class Engine {
       if (!n.enableFaults) throw new DurabookError('INVALID_ARGUMENT', 'faultInjection needs a test build of the addon');
       n.enableFaults();
     }
+    if (opts.crashSim) {
+      const { attach, ...sim } = opts.crashSim;
+      if (!n.enableCrashSim) throw new DurabookError('INVALID_ARGUMENT', 'crashSim needs a test build of the addon');
+      if (!n.enableCrashSim(sim)) throw new DurabookError('INVALID_ARGUMENT', 'crashSim refused by the addon');
+      attach?.(n);
+    }
     if (opts.dir !== undefined) engine.#openDir(opts, opts.dir);
     for (const s of opts.symbols) if (!engine.#symbolIds.has(s)) engine.addSymbol(s);
     if (opts.snapshotEvery > 0) engine.#snapshotAt = n.lastSeq() + opts.snapshotEvery;

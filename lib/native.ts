@@ -44,6 +44,32 @@ export interface NativeEngine {
   enableFaults?(): void;
   addFault?(rule: { op: string; errno?: number; nth?: number; andAfter?: boolean; path?: string }): boolean;
   faultCalls?(op: string): number;
+  enableCrashSim?(options: { crashAt: number; policy: string; seed: number; realSync: boolean; syncLatencyUs: number }): boolean;
+  /** Mutating file calls so far (the crash points passed). */
+  crashSimCalls?(): number;
+  crashSimCrashed?(): boolean;
+  /** Power loss now (if it has not happened yet); returns what it did. */
+  crashSimCrash?(): NativeCrashReport;
+  crashSimReport?(): NativeCrashReport;
+}
+
+/** What a simulated power loss did (native/core/crash_sim_file_layer.h, CrashReport). */
+export interface NativeCrashReport {
+  crashed: boolean;
+  /** The mutating call that lost power; 0 if crashSimCrash() did. */
+  atCall: number;
+  op: string;
+  path: string;
+  /** The engine's durable watermark when power went: every seq up to it must be recovered. */
+  acknowledged: number;
+  writesKept: number;
+  writesLost: number;
+  writesTorn: number;
+  writesLostBySyncError: number;
+  namesKept: number;
+  namesUndone: number;
+  rewriteError: number;
+  details: string[];
 }
 
 export interface NativeStatus {
@@ -108,6 +134,8 @@ export interface NativeAddon {
     res: Float64Array,
   ): NativeEngine;
   resHeader: number;
+  /** Test builds only: switch planted bugs on (native/core/test_bugs.h); returns the old mask. */
+  setPlantedBugs?(mask: number): number;
 }
 
 function packageRoot(): string {

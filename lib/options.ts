@@ -1,5 +1,6 @@
 // Engine.open() options: defaults, and checks that name the field and the bad value.
 import { DurabookError, invalid } from './errors.js';
+import type { NativeEngine } from './native.js';
 import type { Durability, EngineOptions, RecoveryMode } from './types.js';
 import { isPlainObject, positiveInteger } from './validate.js';
 
@@ -26,6 +27,45 @@ export interface ResolvedOptions {
   checkInvariants: boolean;
   /** Test option: route file calls through the fault-injecting layer (test builds only). */
   faultInjection: boolean;
+  /** Test option: simulate a power loss (test builds only; native/core/crash_sim_file_layer.h). */
+  crashSim: CrashSimOptions | undefined;
+}
+
+export const CRASH_POLICIES = ['drop-unsynced', 'keep-prefix', 'torn-write', 'extend-zeros', 'lose-names'] as const;
+export type CrashPolicy = (typeof CRASH_POLICIES)[number];
+
+/**
+ * Test option `crashSim`: file calls go through a CrashSimFileLayer (which is also the fault
+ * layer). Power is lost at the `crashAt`-th mutating file call (0: only when the test calls
+ * `_native.crashSimCrash()`), and the directory is left as `policy` and `seed` decide.
+ */
+export interface CrashSimOptions {
+  crashAt: number;
+  policy: CrashPolicy;
+  seed: number;
+  /** Also pass fdatasync/fsync to the disk (default false: the simulation decides). */
+  realSync: boolean;
+  /** A simulated sync takes this many microseconds (default 0). */
+  syncLatencyUs: number;
+  /** Called with the native engine once the layer is in place (before the dir is opened). */
+  attach?: (native: NativeEngine) => void;
+}
+
+function resolveCrashSim(v: unknown): CrashSimOptions | undefined {
+  if (v === undefined) return undefined;
+  if (!isPlainObject(v)) throw invalid('crashSim', v, 'an object');
+  const policy = v.policy ?? 'drop-unsynced';
+  if (!CRASH_POLICIES.includes(policy as CrashPolicy)) throw invalid('crashSim.policy', policy, CRASH_POLICIES.join(', '));
+  if (v.attach !== undefined && typeof v.attach !== 'function') throw invalid('crashSim.attach', v.attach, 'a function');
+  if (v.realSync !== undefined && typeof v.realSync !== 'boolean') throw invalid('crashSim.realSync', v.realSync, 'a boolean');
+  return {
+    crashAt: v.crashAt === undefined ? 0 : intInRange(v.crashAt, 'crashSim.crashAt', 0, Number.MAX_SAFE_INTEGER),
+    policy: policy as CrashPolicy,
+    seed: v.seed === undefined ? 1 : intInRange(v.seed, 'crashSim.seed', 0, 2 ** 53 - 1),
+    realSync: v.realSync === true,
+    syncLatencyUs: v.syncLatencyUs === undefined ? 0 : intInRange(v.syncLatencyUs, 'crashSim.syncLatencyUs', 0, 1_000_000),
+    attach: v.attach as CrashSimOptions['attach'],
+  };
 }
 
 const WAL_DEFAULTS: ResolvedWal = {
@@ -69,7 +109,7 @@ const U32_MAX = 4294967295;
 
 export function resolveOptions(options: EngineOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalid('options', options, 'an object');
-  const o = options as EngineOptions & { checkInvariants?: unknown; faultInjection?: unknown };
+  const o = options as EngineOptions & { checkInvariants?: unknown; faultInjection?: unknown; crashSim?: unknown };
   const dir = o.dir;
   if (dir !== undefined && (typeof dir !== 'string' || dir.length === 0)) {
     throw invalid('dir', dir, 'a non-empty path string');
@@ -120,5 +160,6 @@ export function resolveOptions(options: EngineOptions): ResolvedOptions {
     preciseClock: o.preciseClock === true,
     checkInvariants: o.checkInvariants === true,
     faultInjection: o.faultInjection === true,
+    crashSim: resolveCrashSim(o.crashSim),
   };
 }

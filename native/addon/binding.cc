@@ -368,6 +368,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
   exports.Set("resHeader", Napi::Number::New(env, kResHeader));
   registerWalTools(env, exports);
+  registerDurabilityModule(env, exports);
   return exports;
 }
 

@@ -9,6 +9,10 @@
 
 #include "snapshot.h"
 #include "wal_recovery.h"
+#if defined(DURABOOK_TEST_HOOKS)
+#include "crash_sim_file_layer.h"
+#include "test_bugs.h"
+#endif
 
 namespace durabook {
 namespace {
@@ -92,6 +96,13 @@ Napi::Value OpenWal(const Napi::CallbackInfo& info) {
   wo.writerCpu = static_cast<int>(numberOpt(o, "writerCpu", -1));
   wo.logTrades = o.Get("logTrades").ToBoolean().Value();
   wo.files = h->files;
+#if defined(DURABOOK_TEST_HOOKS)
+  // Under crash simulation the layer learns each watermark the moment it is published: what
+  // the engine had acknowledged when power went is what recovery must bring back.
+  if (auto* sim = dynamic_cast<CrashSimFileLayer*>(h->files)) {
+    wo.publishHook = [sim](uint64_t seq) { sim->noteAcknowledged(seq); };
+  }
+#endif
   std::optional<WalResume> resume;
   const std::string seg = stringOpt(o, "resumeSegment");
   const double nextSeq = numberOpt(o, "nextSeq", 1);
@@ -396,6 +407,80 @@ Napi::Value AddFault(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// --- test hooks: power-loss simulation ------------------------------------------------------
+
+CrashSimFileLayer* crashSimOf(EngineHandle* h) { return dynamic_cast<CrashSimFileLayer*>(h->faults.get()); }
+
+// enableCrashSim({ crashAt, policy, seed, realSync, syncLatencyUs }) → bool: route this engine's file calls
+// through a CrashSimFileLayer (which is also the fault layer: addFault() works on it). Call
+// before the WAL is opened. False for an unknown policy.
+Napi::Value EnableCrashSim(const Napi::CallbackInfo& info) {
+  EngineHandle* h = handleOf(info);
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject() || h->wal) return Napi::Boolean::New(env, false);
+  Napi::Object o = info[0].As<Napi::Object>();
+  CrashSimOptions opts;
+  opts.crashAt = static_cast<uint64_t>(numberOpt(o, "crashAt", 0));
+  opts.seed = static_cast<uint64_t>(numberOpt(o, "seed", 1));
+  opts.realSync = o.Get("realSync").ToBoolean().Value();
+  opts.syncLatencyUs = static_cast<uint32_t>(numberOpt(o, "syncLatencyUs", 0));
+  const std::string policy = stringOpt(o, "policy");
+  if (!policy.empty() && !parse_crash_policy(policy, &opts.policy)) return Napi::Boolean::New(env, false);
+  h->faults = std::make_unique<CrashSimFileLayer>(posix_file_layer(), opts);
+  h->files = h->faults.get();
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value CrashSimCalls(const Napi::CallbackInfo& info) {
+  CrashSimFileLayer* sim = crashSimOf(handleOf(info));
+  return Napi::Number::New(info.Env(), sim ? static_cast<double>(sim->mutatingCalls()) : -1);
+}
+
+Napi::Value CrashSimCrashed(const Napi::CallbackInfo& info) {
+  CrashSimFileLayer* sim = crashSimOf(handleOf(info));
+  return Napi::Boolean::New(info.Env(), sim != nullptr && sim->crashed());
+}
+
+Napi::Value CrashReportJs(Napi::Env env, const CrashReport& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("crashed", r.crashed);
+  o.Set("atCall", static_cast<double>(r.atCall));
+  o.Set("op", r.op);
+  o.Set("path", r.path);
+  o.Set("acknowledged", static_cast<double>(r.acknowledged));
+  o.Set("writesKept", static_cast<double>(r.writesKept));
+  o.Set("writesLost", static_cast<double>(r.writesLost));
+  o.Set("writesTorn", static_cast<double>(r.writesTorn));
+  o.Set("writesLostBySyncError", static_cast<double>(r.writesLostBySyncError));
+  o.Set("namesKept", static_cast<double>(r.namesKept));
+  o.Set("namesUndone", static_cast<double>(r.namesUndone));
+  o.Set("rewriteError", r.rewriteError);
+  Napi::Array d = Napi::Array::New(env, r.details.size());
+  for (size_t i = 0; i < r.details.size(); ++i) d.Set(static_cast<uint32_t>(i), r.details[i]);
+  o.Set("details", d);
+  return o;
+}
+
+// crashSimCrash() → report: power loss now (if it has not happened), then what it did.
+Napi::Value CrashSimCrash(const Napi::CallbackInfo& info) {
+  CrashSimFileLayer* sim = crashSimOf(handleOf(info));
+  if (!sim) return info.Env().Undefined();
+  sim->crashNow();
+  return CrashReportJs(info.Env(), sim->report());
+}
+
+Napi::Value CrashSimReport(const Napi::CallbackInfo& info) {
+  CrashSimFileLayer* sim = crashSimOf(handleOf(info));
+  if (!sim) return info.Env().Undefined();
+  return CrashReportJs(info.Env(), sim->report());
+}
+
+// setPlantedBugs(mask) → the previous mask. Process-wide (native/core/test_bugs.h).
+Napi::Value SetPlantedBugs(const Napi::CallbackInfo& info) {
+  const uint32_t mask = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  return Napi::Number::New(info.Env(), test_bugs.exchange(mask));
+}
+
 Napi::Value FaultCalls(const Napi::CallbackInfo& info) {
   EngineHandle* h = handleOf(info);
   FileOp op;
@@ -429,6 +514,20 @@ void registerDurabilityMethods(Napi::Env env, Napi::Object obj, EngineHandle* h)
   bind("enableFaults", EnableFaults);
   bind("addFault", AddFault);
   bind("faultCalls", FaultCalls);
+  bind("enableCrashSim", EnableCrashSim);
+  bind("crashSimCalls", CrashSimCalls);
+  bind("crashSimCrashed", CrashSimCrashed);
+  bind("crashSimCrash", CrashSimCrash);
+  bind("crashSimReport", CrashSimReport);
+#endif
+}
+
+void registerDurabilityModule(Napi::Env env, Napi::Object exports) {
+#if defined(DURABOOK_TEST_HOOKS)
+  exports.Set("setPlantedBugs", Napi::Function::New(env, SetPlantedBugs, "setPlantedBugs"));
+#else
+  (void)env;
+  (void)exports;
 #endif
 }
 

@@ -7,4 +7,6 @@ namespace durabook {
 // Adds the WAL, recovery, snapshot (and, in test builds, fault-injection) methods to an
 // engine's method object.
 void registerDurabilityMethods(Napi::Env env, Napi::Object obj, EngineHandle* h);
+// Module-level test hooks (test builds only): setPlantedBugs(mask).
+void registerDurabilityModule(Napi::Env env, Napi::Object exports);
 }  // namespace durabook

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "test_bugs.h"
 #include "wal_format.h"
 
 namespace durabook {
@@ -192,6 +193,19 @@ class Replayer {
     return RecoveryStatus::Ok;
   }
 
+#if defined(DURABOOK_TEST_HOOKS)
+  // PLANTED BUG 3 (test_bugs.h): carry on at `next` (a clock or command record) as if the
+  // records before it had never been logged: the chain and the engine's seq jump over them.
+  void plantedResync(const WalRecord& next) {
+    lastInput_ = next.seq - 1;
+    clockPending_ = false;
+    hasPendingClock_ = false;
+    sawTrades_ = false;
+    verified_ = 0;
+    if (e_->lastSeq() < lastInput_) e_->restoreCounters(lastInput_, e_->clock(), e_->totals());
+  }
+#endif
+
   uint64_t lastInput() const { return lastInput_; }
   // The last applied command logged some of its trades but not all replay produced.
   bool tradesCutShort() const { return applied_ && sawTrades_ && verified_ < e_->trades().size(); }
@@ -321,6 +335,8 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
   // Where the last input record ends: the log may be cut back to it when the trades that
   // follow it were cut short by a crash (they are re-derived by replay; the input is whole).
   size_t inputSeg = SIZE_MAX, inputEnd = 0;
+  // Where the newest CLOCK record starts (a clock still pending at the end has no command).
+  size_t clockSeg = SIZE_MAX, clockPos = 0;
   for (size_t si = start; si < segs.size(); ++si) {
     const Segment& seg = segs[si];
     out->segments.push_back(seg.name);
@@ -355,6 +371,25 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
           break;
         }
         if (ds != DecodeStatus::Ok) {
+#if defined(DURABOOK_TEST_HOOKS)
+          // PLANTED BUG 3 (test_bugs.h): step over the corrupt record to the next clock or
+          // command record that decodes, and carry on from there.
+          if (planted(kBugSkipCorruptRecord)) {
+            size_t next = (pos + 8) & ~size_t{7};
+            WalRecord nr{};
+            size_t nused = 0;
+            for (; next + kRecordHeaderSize <= buf.size(); next += 8) {
+              if (decode_record(buf.data() + next, buf.size() - next, &nr, &nused) == DecodeStatus::Ok &&
+                  nr.type != WalType::Trade)
+                break;
+            }
+            if (next + kRecordHeaderSize <= buf.size() && nr.seq > rp.lastInput()) {
+              rp.plantedResync(nr);
+              pos = next;
+              continue;
+            }
+          }
+#endif
           what = std::string("record ") + to_string(ds);
           break;
         }
@@ -376,6 +411,10 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
           return RecoveryStatus::Diverged;
         }
         ++out->recordsScanned;
+        if (r.type == WalType::Clock) {
+          clockSeg = si;
+          clockPos = pos;
+        }
         pos += used;
         // A trailing CLOCK record belongs to a command that never made it: not a resume point.
         if (r.type != WalType::Clock) goodEnd = pos;
@@ -433,6 +472,28 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
       cutOff = SIZE_MAX;
     }
     break;
+  }
+
+  // A crash at a segment switch can leave a CLOCK record at the end of the old segment whose
+  // command never reached the new one (the writer's batch began with the clock, which fit, and
+  // the command, which did not; the clock was synced, the new segment installed, and power went
+  // before the command was written). Resuming in the new segment would put the next command's
+  // clock record after this orphan, a chain every later recovery refuses. Within one segment
+  // the resume point already stops before a trailing clock (goodEnd); across segments, cut the
+  // log back to the clock (the empty newer segment is set aside, as for a cut-short trade list).
+  // (Found by the power-loss harness, test/recovery/power-loss.test.ts.)
+  const size_t resumeSeg = cutSeg != SIZE_MAX ? cutSeg : segs.size() - 1;
+  if (rp.clockPending() && clockSeg != SIZE_MAX && clockSeg < resumeSeg) {
+    if (opts.mode == RecoveryMode::Strict) {
+      out->damageFile = segs[clockSeg].path;
+      out->damageOffset = clockPos;
+      out->damageSeq = rp.lastInput() + 1;
+      out->damage = "a clock record at the end of the segment has no command after it";
+      return RecoveryStatus::Corrupt;
+    }
+    if (cutSeg == SIZE_MAX) out->tornTail = true;  // else the damage cut already says what it is
+    cutSeg = clockSeg;
+    cutOff = clockPos;
   }
 
   // A crash in the middle of a command's trade records leaves a partial list at the end.

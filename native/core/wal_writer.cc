@@ -12,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "test_bugs.h"
+
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -638,7 +640,17 @@ bool WalWriter::writeFresh(size_t fresh) {
 }
 
 bool WalWriter::syncAndPublish() {
-  const int e = files_->fdatasync(cur_fd_);
+#if defined(DURABOOK_TEST_HOOKS)
+  // PLANTED BUG 1 (test_bugs.h): the watermark goes out before the sync that backs it.
+  if (planted(kBugPublishBeforeSync) && pending_seq_ > durable_seq_.load(std::memory_order_relaxed)) {
+    publish(pending_seq_);
+  }
+#endif
+  int e = files_->fdatasync(cur_fd_);
+#if defined(DURABOOK_TEST_HOOKS)
+  // PLANTED BUG 4 (test_bugs.h): a failed sync retried, and the retry's success trusted.
+  if (e != 0 && planted(kBugRetryFailedSync)) e = files_->fdatasync(cur_fd_);
+#endif
   st_syncs_.fetch_add(1, std::memory_order_relaxed);
   if (e != 0) {
     // Never retried: after a failed fdatasync the kernel may have dropped the dirty pages, so
@@ -747,7 +759,12 @@ bool WalWriter::installNextSegment(uint64_t first_seq) {
     return false;
   }
   // 4. The new name is durable only once the directory is.
-  e = files_->fsyncDir(dir_);
+  bool sync_dir = true;
+#if defined(DURABOOK_TEST_HOOKS)
+  // PLANTED BUG 2 (test_bugs.h): the new segment's name is left to chance.
+  sync_dir = !planted(kBugSkipSegmentDirSync);
+#endif
+  e = sync_dir ? files_->fsyncDir(dir_) : 0;
   if (e != 0) {
     fail(e, "fsync", dir_);
     return false;
