@@ -26,8 +26,8 @@ import { resolveOptions, type ResolvedOptions } from './options.js';
 import { recover } from './recovery.js';
 import { DurableWaiters } from './waiters.js';
 import { pruneAfterSnapshot, removeSnapshotTemps, snapshotName } from './files.js';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { BatchResult, type CommandBatch } from './batch.js';
 import { COMMAND_ERROR_FIELDS, REASONS as REASON, STATUSES as STATUS } from './codes.js';
 
@@ -139,7 +139,7 @@ export class Engine {
   #openDir(opts: ResolvedOptions, dir: string): void {
     const n = this.#native;
     try {
-      mkdirSync(dir, { recursive: true });
+      createDirDurably(dir);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       throw new DurabookError('IO_ERROR', `cannot create dir ${JSON.stringify(dir)}: ${e.code ?? e.message}`, {
@@ -587,4 +587,21 @@ function ioError(what: string, st: NativeStatus): DurabookError {
     op: st.op,
     path: st.path,
   });
+}
+
+// Creates `dir` (and missing parents) and fsyncs the parent of every directory it created, so
+// that the directory itself survives a power loss, not only the files the WAL syncs in it.
+function createDirDurably(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined) return;
+  const top = resolve(first);
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const fd = openSync(dirname(d), 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (d === top || dirname(d) === d) break;
+  }
 }

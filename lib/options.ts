@@ -89,7 +89,7 @@ function resolveWal(wal: unknown): ResolvedWal {
   if (!isPlainObject(wal)) throw invalid('wal', wal, 'an object');
   const w = { ...WAL_DEFAULTS };
   if (wal.segmentBytes !== undefined) {
-    w.segmentBytes = intInRange(wal.segmentBytes, 'wal.segmentBytes', 65536, 2 ** 40);
+    w.segmentBytes = intInRange(wal.segmentBytes, 'wal.segmentBytes', 65536, 2 ** 30);
     if (w.segmentBytes % 8 !== 0) throw invalid('wal.segmentBytes', wal.segmentBytes, 'a multiple of 8');
   }
   if (wal.ringCapacity !== undefined) w.ringCapacity = intInRange(wal.ringCapacity, 'wal.ringCapacity', 16, 2 ** 24);

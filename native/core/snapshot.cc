@@ -129,7 +129,10 @@ SnapshotStatus load_snapshot(const uint8_t* p, size_t n, MatchingEngine* e, Snap
     if (!e->restoreSymbol(name)) return bad("duplicate symbol");
     b += len;
   }
-  if (static_cast<uint64_t>(end - b) != info->orders * kSnapshotOrderSize) return bad("order table size mismatch");
+  // Divide rather than multiply: a crafted count must not wrap around to a matching size.
+  const uint64_t tableBytes = static_cast<uint64_t>(end - b);
+  if (tableBytes % kSnapshotOrderSize != 0 || tableBytes / kSnapshotOrderSize != info->orders)
+    return bad("order table size mismatch");
   int64_t lastPrice = 0;
   uint32_t lastSymbol = UINT32_MAX;
   int lastSide = -1;

@@ -239,6 +239,23 @@ bool validRecordAfter(const std::vector<uint8_t>& buf, size_t from, uint64_t* ma
   return found;
 }
 
+// Padded size of the first record of a segment, or kMaxRecordSize when it cannot be read
+// (the bound any record respects).
+size_t firstRecordSize(FileLayer* fs, const std::string& path) {
+  uint8_t head[kSegmentHeaderSize + kMaxRecordSize];
+  int fd;
+  if (fs->open(path, kOpenReadOnly, &fd) != 0) return kMaxRecordSize;
+  size_t got = 0;
+  const int e = fs->pread(fd, head, sizeof head, 0, &got);
+  fs->close(fd);
+  WalRecord r{};
+  size_t used = 0;
+  if (e != 0 || got <= kSegmentHeaderSize ||
+      decode_record(head + kSegmentHeaderSize, got - kSegmentHeaderSize, &r, &used) != DecodeStatus::Ok)
+    return kMaxRecordSize;
+  return used;
+}
+
 size_t lastNonZero(const std::vector<uint8_t>& buf, size_t from) {
   size_t end = buf.size();
   while (end > from && buf[end - 1] == 0) --end;
@@ -282,6 +299,8 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
   std::vector<uint8_t> buf;
   // The one cut recovery makes (segment index, offset), decided once the scan is over.
   size_t cutSeg = SIZE_MAX, cutOff = 0;
+  size_t setAsideFrom = SIZE_MAX;  // a bad first segment: it and all later ones set aside
+  size_t recordsSeg = SIZE_MAX, recordsEnd = 0;  // the last whole segment holding records
   size_t resumeEnd = kSegmentHeaderSize;  // end of the good records of the last whole segment
 
   // Cuts the log at byte `off` of segment `si`: zeroes what follows in that segment and sets
@@ -351,11 +370,18 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     bool externalDamage = false;  // not something a crash can leave behind
     SegmentHeader hdr{};
     SegmentStatus hs = decode_segment_header(buf.data(), buf.size(), &hdr);
+    // A header that decodes but names another segment, or a size no writer uses, is as bad as
+    // one that does not decode: the segment is never trusted, repaired or appended to.
+    bool headerBad = hs != SegmentStatus::Ok;
     if (hs != SegmentStatus::Ok) {
       what = std::string("segment header: ") + to_string(hs);
     } else if (hdr.first_seq != seg.firstSeq) {
+      headerBad = true;
       what = "segment header names first seq " + std::to_string(hdr.first_seq) + ", file name " +
              std::to_string(seg.firstSeq);
+    } else if (hdr.segment_size < kSegmentHeaderSize + kMaxRecordSize || hdr.segment_size > kMaxSegmentBytes || hdr.segment_size % 8 != 0) {
+      headerBad = true;
+      what = "segment header names an impossible size " + std::to_string(hdr.segment_size);
     } else {
       // Segments are pre-written to their full size before they are named: a shorter file was
       // cut by something other than a crash, and what it held is unknown.
@@ -367,7 +393,14 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
         size_t used = 0;
         DecodeStatus ds = decode_record(buf.data() + pos, buf.size() - pos, &r, &used);
         if (ds == DecodeStatus::End) {
-          if (!wal_all_zero(buf.data() + pos, buf.size() - pos)) what = "zeroed record header before more data";
+          if (!wal_all_zero(buf.data() + pos, buf.size() - pos)) {
+            what = "zeroed record header before more data";
+          } else if (si + 1 < segs.size() && hdr.segment_size - pos >= firstRecordSize(fs, segs[si + 1].path)) {
+            // The writer moves to a new segment only when the next record does not fit, so a
+            // segment with a successor ends with less room than the successor's first record:
+            // more zeros than that mean records were lost from its end.
+            what = "zeroed records at the end of a segment that has a successor";
+          }
           break;
         }
         if (ds != DecodeStatus::Ok) {
@@ -434,11 +467,15 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
       out->resumeOffset = goodEnd;
       out->resumeSegmentSize = buf.size();
       resumeEnd = goodEnd;
+      if (goodEnd > kSegmentHeaderSize) {
+        recordsSeg = si;
+        recordsEnd = goodEnd;
+      }
       continue;
     }
 
     // Damage at `pos` (or a header problem at 0). Torn tail only if nothing valid follows.
-    const size_t at = hs == SegmentStatus::Ok ? pos : 0;
+    const size_t at = headerBad ? 0 : pos;
     out->damageFile = seg.path;
     out->damageOffset = at;
     out->damageSeq = rp.lastInput() + 1;
@@ -463,15 +500,37 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
       out->droppedLastSeq = std::max(maxSeq, out->droppedFirstSeq);
     }
     out->tornTail = torn;
-    if (hs == SegmentStatus::Ok) {
+    if (!headerBad) {
       cutSeg = si;
       cutOff = std::max(goodEnd, kSegmentHeaderSize);
-    } else {
+    } else if (si > start) {
       // A segment whose header is bad is set aside whole: the log ends with the one before.
       cutSeg = si - 1;
       cutOff = SIZE_MAX;
+    } else {
+      // ... and when it is the first one read, no segment the state reaches is left to append
+      // to: it and everything after it are set aside, and the writer starts a new segment.
+      setAsideFrom = si;
     }
     break;
+  }
+  if (setAsideFrom != SIZE_MAX) {
+    out->resumeSegment.clear();
+    out->resumeOffset = 0;
+    for (size_t sj = setAsideFrom; sj < segs.size(); ++sj) {
+      std::vector<uint8_t> data;
+      if (readFile(fs, segs[sj].path, &data) == 0 && data.size() > kSegmentHeaderSize)
+        out->bytesTruncated += lastNonZero(data, kSegmentHeaderSize) - kSegmentHeaderSize;
+    }
+    if (opts.repair) {
+      int e = 0;
+      for (size_t sj = setAsideFrom; sj < segs.size() && !e; ++sj) e = fs->rename(segs[sj].path, segs[sj].path + ".dropped");
+      if (!e) e = fs->fsyncDir(opts.dir);
+      if (e) {
+        out->err = e;
+        return RecoveryStatus::IoError;
+      }
+    }
   }
 
   // A crash at a segment switch can leave a CLOCK record at the end of the old segment whose
@@ -494,6 +553,16 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     if (cutSeg == SIZE_MAX) out->tornTail = true;  // else the damage cut already says what it is
     cutSeg = clockSeg;
     cutOff = clockPos;
+  }
+
+  // Segments installed after the last record (a crash right after a switch, before the first
+  // record of the new segment was synced) hold nothing: resume at the end of the last segment
+  // that has records, so that the writer fills it up before it moves on, as it always does. A
+  // segment with a successor then always ends less than one record short of full, which is what
+  // lets recovery see records zeroed from its end.
+  if (cutSeg == SIZE_MAX && setAsideFrom == SIZE_MAX && recordsSeg != SIZE_MAX && recordsSeg + 1 < segs.size()) {
+    cutSeg = recordsSeg;
+    cutOff = recordsEnd;
   }
 
   // A crash in the middle of a command's trade records leaves a partial list at the end.

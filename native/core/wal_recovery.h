@@ -21,6 +21,11 @@ namespace durabook {
 
 enum class RecoveryMode { TolerateTail, Strict, PointInTime };
 
+// The largest segment a writer may use (WalWriterOptions::segmentBytes); a header naming a
+// larger size, or one too small to hold a record, is damaged (recovery never extends a file
+// to a size it cannot trust).
+constexpr uint64_t kMaxSegmentBytes = 1ull << 30;
+
 enum class RecoveryStatus {
   Ok,
   Corrupt,   // damage not at the tail (or any damage in Strict mode)

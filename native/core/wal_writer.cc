@@ -1,5 +1,7 @@
 #include "wal_writer.h"
 
+#include "wal_recovery.h"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -174,7 +176,8 @@ WalWriter::~WalWriter() { close(); }
 WalStatus WalWriter::open(const WalWriterOptions& options, const std::optional<WalResume>& resume,
                           std::unique_ptr<WalWriter>* out) {
   out->reset();
-  if (options.dir.empty() || options.segmentBytes < (64u << 10) || options.segmentBytes % 8 != 0 ||
+  if (options.dir.empty() || options.segmentBytes < (64u << 10) || options.segmentBytes > kMaxSegmentBytes ||
+      options.segmentBytes % 8 != 0 ||
       options.ringCapacity == 0 || options.ringCapacity > (size_t{1} << 24) ||
       (resume && resume->nextSeq == 0)) {
     return WalStatus{EINVAL, "options", options.dir};
@@ -215,7 +218,10 @@ WalStatus WalWriter::open(const WalWriterOptions& options, const std::optional<W
     }
     for (const std::string& n : names) {
       // Starting a second log over an existing one would interleave two histories.
-      if (is_segment_name(n)) {
+      // Continuing after recovery set every segment it could append to aside: older segments
+      // (all before the first seq to come) stay, as the log's history.
+      uint64_t existing = 0;
+      if (is_segment_name(n) && !(resume && parse_segment_file_name(n, &existing) && existing < resume->nextSeq)) {
         w->fail(EEXIST, "open", w->dir_ + "/" + n);
         return w->error_;
       }
