@@ -23,6 +23,13 @@ const MARKET = 1 << 3;
 const POST_ONLY = 1 << 4;
 const HAS_PRICE = 1 << 5;
 
+// The op codes of the hot paths (kind NEW = 0, so op = flags << 2), written as literals there:
+//   limit gtc buy 128, sell 132 (HAS_PRICE [| SELL]); market buy 40, sell 44 (MARKET | ioc [| SELL]).
+
+// Called through a module binding: less bytecode per check than Number.isSafeInteger, so the
+// hot methods stay within V8's inlining budget (TurboFan still lowers the builtin inline).
+const isSafeInteger = Number.isSafeInteger;
+
 function sideBit(side: Side): number {
   if (side === 'buy') return 0;
   if (side === 'sell') return SELL;
@@ -60,35 +67,86 @@ export class CommandBatch {
     return this;
   }
 
+  // The hot methods check a well-formed call in one chain of inline tests and write it straight
+  // into the buffer; anything else (an error, or a less common option such as an explicit tif)
+  // takes the #…Slow path, which checks field by field in the documented order and names the
+  // first bad field. Their bytecode is kept small (literals for the strides and op codes, no
+  // default parameters) so that V8 inlines all of them into a caller's loop: TurboFan inlines
+  // at most ~920 bytes of bytecode into one function.
+
   /** A limit order. */
-  limit(symbol: number, id: number, side: Side, price: number, qty: number, tif: TimeInForce = 'gtc', postOnly = false): this {
-    let flags = sideBit(side) | HAS_PRICE;
-    if (tif === 'ioc') flags |= 1 << TIF_SHIFT;
-    else if (tif === 'fok') flags |= 2 << TIF_SHIFT;
-    else if (tif !== 'gtc') throw invalid('tif', tif, "'gtc', 'ioc' or 'fok'");
-    if (postOnly === true) {
-      if (tif !== 'gtc') throw invalid('postOnly', postOnly, "false unless tif is 'gtc'");
-      flags |= POST_ONLY;
-    } else if (postOnly !== false) {
-      throw invalid('postOnly', postOnly, 'a boolean');
+  limit(symbol: number, id: number, side: Side, price: number, qty: number, tif?: TimeInForce, postOnly?: boolean): this {
+    if (
+      tif === undefined &&
+      postOnly === undefined &&
+      isSafeInteger(symbol) && symbol >>> 0 === symbol &&
+      isSafeInteger(id) && id > 0 &&
+      isSafeInteger(price) &&
+      isSafeInteger(qty) && qty > 0
+    ) {
+      // Literals, not the named constants: smaller bytecode (see above). 5 = CMD_STRIDE,
+      // 128/132 = OP_LIMIT_BUY/OP_LIMIT_SELL.
+      const op = side === 'buy' ? 128 : side === 'sell' ? 132 : 0;
+      if (op !== 0) {
+        const n = this.#count;
+        const k = n * 5;
+        let b = this.#buf;
+        if (k + 5 > b.length) b = this.#grow();
+        b[k] = op;
+        b[k + 1] = symbol;
+        b[k + 2] = id;
+        b[k + 3] = price;
+        b[k + 4] = qty;
+        this.#count = n + 1;
+        return this;
+      }
     }
-    return this.#push(KIND_NEW | (flags << 2), symbolIndex(symbol), positiveInteger(id, 'id'), safeInteger(price, 'price'), positiveInteger(qty, 'qty'));
+    return this.#limitSlow(symbol, id, side, price, qty, tif, postOnly);
   }
 
   /** A market order; `protectionPrice` is an optional limit it will not trade beyond. */
   market(symbol: number, id: number, side: Side, qty: number, protectionPrice?: number): this {
-    let flags = sideBit(side) | MARKET | (1 << TIF_SHIFT);
-    let price = 0;
-    if (protectionPrice !== undefined) {
-      price = safeInteger(protectionPrice, 'price');
-      flags |= HAS_PRICE;
+    if (
+      protectionPrice === undefined &&
+      isSafeInteger(symbol) && symbol >>> 0 === symbol &&
+      isSafeInteger(id) && id > 0 &&
+      isSafeInteger(qty) && qty > 0
+    ) {
+      // 40/44 = OP_MARKET_BUY/OP_MARKET_SELL.
+      const op = side === 'buy' ? 40 : side === 'sell' ? 44 : 0;
+      if (op !== 0) {
+        const n = this.#count;
+        const k = n * 5;
+        let b = this.#buf;
+        if (k + 5 > b.length) b = this.#grow();
+        b[k] = op;
+        b[k + 1] = symbol;
+        b[k + 2] = id;
+        b[k + 3] = 0;
+        b[k + 4] = qty;
+        this.#count = n + 1;
+        return this;
+      }
     }
-    return this.#push(KIND_NEW | (flags << 2), symbolIndex(symbol), positiveInteger(id, 'id'), price, positiveInteger(qty, 'qty'));
+    return this.#marketSlow(symbol, id, side, qty, protectionPrice);
   }
 
   /** Cancels a resting order. */
   cancel(id: number): this {
-    return this.#push(KIND_CANCEL, 0, positiveInteger(id, 'id'), 0, 0);
+    if (isSafeInteger(id) && id > 0) {
+      const n = this.#count;
+      const k = n * 5;
+      let b = this.#buf;
+      if (k + 5 > b.length) b = this.#grow();
+      b[k] = 1; // KIND_CANCEL
+      b[k + 1] = 0;
+      b[k + 2] = id;
+      b[k + 3] = 0;
+      b[k + 4] = 0;
+      this.#count = n + 1;
+      return this;
+    }
+    return this.#cancelSlow(id);
   }
 
   /** Modifies a resting order (`qty` is the new remaining quantity); give price, qty or both. */
@@ -113,27 +171,71 @@ export class CommandBatch {
     return this.#buf;
   }
 
-  #push(op: number, symbol: number, id: number, price: number, qty: number): this {
-    let k = this.#count * CMD_STRIDE;
-    if (k + CMD_STRIDE > this.#buf.length) {
-      const bigger = new Float64Array(this.#buf.length * 2);
-      bigger.set(this.#buf);
-      this.#buf = bigger;
+  #limitSlow(symbol: number, id: number, side: Side, price: number, qty: number, tif: TimeInForce = 'gtc', postOnly = false): this {
+    let flags = sideBit(side) | HAS_PRICE;
+    if (tif === 'ioc') flags |= 1 << TIF_SHIFT;
+    else if (tif === 'fok') flags |= 2 << TIF_SHIFT;
+    else if (tif !== 'gtc') throw invalid('tif', tif, "'gtc', 'ioc' or 'fok'");
+    if (postOnly === true) {
+      if (tif !== 'gtc') throw invalid('postOnly', postOnly, "false unless tif is 'gtc'");
+      flags |= POST_ONLY;
+    } else if (postOnly !== false) {
+      throw invalid('postOnly', postOnly, 'a boolean');
     }
-    const b = this.#buf;
-    b[k++] = op;
-    b[k++] = symbol;
-    b[k++] = id;
-    b[k++] = price;
-    b[k] = qty;
-    this.#count++;
+    return this.#push(KIND_NEW | (flags << 2), symbolIndex(symbol), positiveInteger(id, 'id'), safeInteger(price, 'price'), positiveInteger(qty, 'qty'));
+  }
+
+  #marketSlow(symbol: number, id: number, side: Side, qty: number, protectionPrice: number | undefined): this {
+    let flags = sideBit(side) | MARKET | (1 << TIF_SHIFT);
+    let price = 0;
+    if (protectionPrice !== undefined) {
+      price = safeInteger(protectionPrice, 'price');
+      flags |= HAS_PRICE;
+    }
+    return this.#push(KIND_NEW | (flags << 2), symbolIndex(symbol), positiveInteger(id, 'id'), price, positiveInteger(qty, 'qty'));
+  }
+
+  #cancelSlow(id: number): this {
+    return this.#push(KIND_CANCEL, 0, positiveInteger(id, 'id'), 0, 0);
+  }
+
+  #grow(): Float64Array {
+    const bigger = new Float64Array(this.#buf.length * 2);
+    bigger.set(this.#buf);
+    this.#buf = bigger;
+    return bigger;
+  }
+
+  #push(op: number, symbol: number, id: number, price: number, qty: number): this {
+    const n = this.#count;
+    const k = n * CMD_STRIDE;
+    let b = this.#buf;
+    if (k + CMD_STRIDE > b.length) b = this.#grow();
+    b[k] = op;
+    b[k + 1] = symbol;
+    b[k + 2] = id;
+    b[k + 3] = price;
+    b[k + 4] = qty;
+    this.#count = n + 1;
     return this;
   }
+}
+
+function badIndex(i: number, count: number): never {
+  throw invalid('index', i, `a command index below ${count}`);
+}
+
+function badTradeIndex(j: number, trades: number): never {
+  throw invalid('trade index', j, `a trade index below ${trades}`);
 }
 
 /**
  * Results of one `submitBatch()`, read by command index i and trade index j. Reused: the next
  * submitBatch() with the same result object overwrites it.
+ *
+ * An index is valid when it is an integer with 0 <= i < count (0 <= j < tradeCount); any other
+ * value (negative, fractional, NaN, not a number) throws INVALID_ARGUMENT. Each accessor checks
+ * it with one unsigned compare: `(i >>> 0) === i` holds only for integers in [0, 2^32).
  */
 export class BatchResult {
   /** @internal */ out = new Float64Array(OUT_STRIDE * 1024);
@@ -154,42 +256,56 @@ export class BatchResult {
     return this.#count === 0 ? 0 : this.out[(this.#count - 1) * OUT_STRIDE];
   }
   seq(i: number): number {
-    return this.out[this.#at(i)];
+    if ((i >>> 0) !== i || i >= this.#count) badIndex(i, this.#count);
+    return this.out[i * 6];
   }
   /** Status code: 0 new, 1 partially_filled, 2 filled, 3 cancelled, 4 rejected. */
   statusCode(i: number): number {
-    return this.out[this.#at(i) + 1];
+    if ((i >>> 0) !== i || i >= this.#count) badIndex(i, this.#count);
+    return this.out[i * 6 + 1];
   }
   status(i: number): OrderStatus {
-    return STATUSES[this.out[this.#at(i) + 1]];
+    if ((i >>> 0) !== i || i >= this.#count) badIndex(i, this.#count);
+    return STATUSES[this.out[i * 6 + 1]];
   }
   reason(i: number): RejectReason | undefined {
-    return REASONS[this.out[this.#at(i) + 2]];
+    if ((i >>> 0) !== i || i >= this.#count) badIndex(i, this.#count);
+    return REASONS[this.out[i * 6 + 2]];
   }
   filledQty(i: number): number {
-    return this.out[this.#at(i) + 3];
+    if ((i >>> 0) !== i || i >= this.#count) badIndex(i, this.#count);
+    return this.out[i * 6 + 3];
   }
   remainingQty(i: number): number {
-    return this.out[this.#at(i) + 4];
+    if ((i >>> 0) !== i || i >= this.#count) badIndex(i, this.#count);
+    return this.out[i * 6 + 4];
   }
   /** Trades of command i are tradeStart(i) <= j < tradeEnd(i). */
   tradeStart(i: number): number {
-    return i === 0 ? 0 : this.out[this.#at(i - 1) + 5];
+    if (i === 0) return 0;
+    const p = i - 1;
+    if ((p >>> 0) !== p || p >= this.#count) badIndex(p, this.#count);
+    return this.out[p * 6 + 5];
   }
   tradeEnd(i: number): number {
-    return this.out[this.#at(i) + 5];
+    if ((i >>> 0) !== i || i >= this.#count) badIndex(i, this.#count);
+    return this.out[i * 6 + 5];
   }
   makerId(j: number): number {
-    return this.tradeBuf[this.#trade(j)];
+    if ((j >>> 0) !== j || j >= this.#trades) badTradeIndex(j, this.#trades);
+    return this.tradeBuf[j * 4];
   }
   takerId(j: number): number {
-    return this.tradeBuf[this.#trade(j) + 1];
+    if ((j >>> 0) !== j || j >= this.#trades) badTradeIndex(j, this.#trades);
+    return this.tradeBuf[j * 4 + 1];
   }
   price(j: number): number {
-    return this.tradeBuf[this.#trade(j) + 2];
+    if ((j >>> 0) !== j || j >= this.#trades) badTradeIndex(j, this.#trades);
+    return this.tradeBuf[j * 4 + 2];
   }
   qty(j: number): number {
-    return this.tradeBuf[this.#trade(j) + 3];
+    if ((j >>> 0) !== j || j >= this.#trades) badTradeIndex(j, this.#trades);
+    return this.tradeBuf[j * 4 + 3];
   }
 
   /** @internal Makes room for `count` commands before a native call. */
@@ -208,14 +324,5 @@ export class BatchResult {
   settle(count: number, trades: number): void {
     this.#count = count;
     this.#trades = trades;
-  }
-
-  #at(i: number): number {
-    if (!(i >= 0 && i < this.#count)) throw invalid('index', i, `a command index below ${this.#count}`);
-    return i * OUT_STRIDE;
-  }
-  #trade(j: number): number {
-    if (!(j >= 0 && j < this.#trades)) throw invalid('trade index', j, `a trade index below ${this.#trades}`);
-    return j * TRADE_STRIDE;
   }
 }
