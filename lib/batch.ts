@@ -9,6 +9,7 @@ import { positiveInteger, safeInteger } from './validate.js';
 import { REASONS, STATUSES } from './codes.js';
 
 const CMD_STRIDE = 5;
+const MAX_INITIAL_CAPACITY = 1 << 24;
 const OUT_STRIDE = 6;
 const TRADE_STRIDE = 4;
 
@@ -53,7 +54,12 @@ export class CommandBatch {
   #count = 0;
 
   constructor(capacity = 1024) {
-    this.#buf = new Float64Array(CMD_STRIDE * positiveInteger(capacity, 'capacity'));
+    // The initial room only (the batch grows as needed): bounded so that a typo cannot ask for
+    // terabytes.
+    if (positiveInteger(capacity, 'capacity') > MAX_INITIAL_CAPACITY) {
+      throw invalid('capacity', capacity, `at most ${MAX_INITIAL_CAPACITY} (the batch grows as commands are added)`);
+    }
+    this.#buf = new Float64Array(CMD_STRIDE * capacity);
   }
 
   /** Number of commands in the batch. */

@@ -22,13 +22,13 @@ import type {
   Trade,
 } from './types.js';
 import { isPlainObject, object, optionalBoolean, positiveInteger, safeInteger } from './validate.js';
-import { resolveOptions, type ResolvedOptions } from './options.js';
+import { DEFAULT_LIMITS, resolveOptions, type ResolvedOptions } from './options.js';
 import { recover } from './recovery.js';
 import { DurableWaiters } from './waiters.js';
-import { pruneAfterSnapshot, removeSnapshotTemps, snapshotName } from './files.js';
+import { pruneAfterSnapshot, readEngineMeta, removeSnapshotTemps, snapshotName, writeEngineMeta } from './files.js';
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { BatchResult, type CommandBatch } from './batch.js';
+import { BatchResult, CommandBatch } from './batch.js';
 import { COMMAND_ERROR_FIELDS, REASONS as REASON, STATUSES as STATUS } from './codes.js';
 
 const INVARIANT_BROKEN = -255;
@@ -117,7 +117,19 @@ export class Engine {
    */
   static async open(options: EngineOptions = {}): Promise<Engine> {
     const opts = resolveOptions(options);
+    if (opts.dir !== undefined) opts.limits = limitsForDir(opts.dir, opts.limits);
     const engine = new Engine(opts);
+    try {
+      return await engine.#start(opts);
+    } catch (err) {
+      // An open() that throws leaves nothing running: no writer thread, no open segment.
+      await engine.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #start(opts: ResolvedOptions): Promise<Engine> {
+    const engine = this;
     const n = engine.#native;
     if (opts.checkInvariants) n.setCheckInvariants(true);
     if (opts.faultInjection) {
@@ -147,6 +159,8 @@ export class Engine {
         code: e.code,
       });
     }
+    // Before anything is logged: the limits every command of this log applies under.
+    if (!readEngineMeta(dir)) writeEngineMeta(dir, { format: 1, limits: { ...DEFAULT_LIMITS, ...opts.limits } });
     removeSnapshotTemps(dir);
     const { report, native: rec } = recover(n, dir, opts.recovery);
     this.#recovery = report;
@@ -289,6 +303,8 @@ export class Engine {
    */
   submitBatch(batch: CommandBatch, result: BatchResult = this.#batchResult): BatchResult {
     this.#checkOpen();
+    if (!(batch instanceof CommandBatch)) throw invalid('batch', batch, 'a CommandBatch');
+    if (!(result instanceof BatchResult)) throw invalid('result', result, 'a BatchResult');
     const count = batch.length;
     result.prepare(count);
     const trades = this.#native.submitBatch(batch.buffer, count, result.out, result.tradeBuf);
@@ -604,4 +620,28 @@ function createDirDurably(dir: string): void {
     }
     if (d === top || dirname(d) === d) break;
   }
+}
+
+// The limits an engine on `dir` runs with. They govern how commands apply (an order past a cap
+// is cut), so replay must use the ones the log was written with: a directory keeps them in
+// engine.json, and open() refuses different ones rather than replay into another state.
+function limitsForDir(dir: string, given: ResolvedOptions['limits']): ResolvedOptions['limits'] {
+  let meta;
+  try {
+    meta = readEngineMeta(dir);
+  } catch (err) {
+    throw new DurabookError('IO_ERROR', `cannot read ${join(dir, 'engine.json')}: ${(err as Error).message}`, { path: dir });
+  }
+  if (!meta) return given;
+  for (const key of ['maxOrders', 'maxLevels', 'maxSymbols'] as const) {
+    const v = given[key];
+    if (v !== undefined && v !== meta.limits[key]) {
+      throw new DurabookError(
+        'INVALID_ARGUMENT',
+        `limits.${key} must be ${meta.limits[key]} for ${JSON.stringify(dir)}, got ${v}: its log was written under that limit and replays only under it`,
+        { field: `limits.${key}` },
+      );
+    }
+  }
+  return { ...meta.limits };
 }

@@ -1,7 +1,9 @@
 // Names of the files in an engine directory, and the clean-up after a snapshot.
 //   wal-<first seq, 20 digits>.log      WAL segments (native/core/wal_writer.h)
 //   snapshot-<seq, 20 digits>.snap      snapshots: the state after command <seq>
-import { readdirSync, renameSync, unlinkSync } from 'node:fs';
+//   engine.json                         what the log was written under (limits): replay must
+//                                       apply the same, or it would not reproduce the state
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SEGMENT = /^wal-(\d{20})\.log$/;
@@ -96,4 +98,48 @@ export function pruneAfterSnapshot(dir: string): { snapshots: number; segments: 
     removedSegs++;
   }
   return { snapshots: removedSnaps, segments: removedSegs };
+}
+
+/** What a directory's log was written under; replay needs the same. */
+export interface EngineMeta {
+  format: 1;
+  limits: { maxOrders: number; maxLevels: number; maxSymbols: number };
+}
+
+const META = 'engine.json';
+
+/** The directory's engine.json, or undefined when it has none (a new directory). */
+export function readEngineMeta(dir: string): EngineMeta | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, META), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const m = JSON.parse(text) as EngineMeta;
+  const l = m?.limits;
+  for (const k of ['maxOrders', 'maxLevels', 'maxSymbols'] as const) {
+    if (!Number.isSafeInteger(l?.[k]) || l[k] < 1) throw new Error(`${join(dir, META)}: bad limits.${k}`);
+  }
+  return m;
+}
+
+/** Writes engine.json the crash-safe way: temp file, fsync, rename, directory fsync. */
+export function writeEngineMeta(dir: string, meta: EngineMeta): void {
+  const tmp = join(dir, `${META}.tmp`);
+  writeFileSync(tmp, JSON.stringify(meta) + '\n');
+  const fd = openSync(tmp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, META));
+  const d = openSync(dir, 'r');
+  try {
+    fsyncSync(d);
+  } finally {
+    closeSync(d);
+  }
 }

@@ -18,6 +18,7 @@ export interface ResolvedOptions {
   durability: Durability;
   symbols: string[];
   recovery: RecoveryMode;
+  /** Limits given to open() (fields not given are absent). */
   limits: { maxOrders?: number; maxLevels?: number; maxSymbols?: number };
   wal: ResolvedWal;
   preciseClock: boolean;
@@ -106,6 +107,9 @@ function resolveWal(wal: unknown): ResolvedWal {
 }
 
 const U32_MAX = 4294967295;
+
+/** The engine's default caps (native/core/types.h EngineLimits). */
+export const DEFAULT_LIMITS = { maxOrders: 10_000_000, maxLevels: 1_000_000, maxSymbols: 65_536 } as const;
 
 export function resolveOptions(options: EngineOptions): ResolvedOptions {
   if (!isPlainObject(options)) throw invalid('options', options, 'an object');
