@@ -174,8 +174,10 @@ Napi::Value WalInspect(const Napi::CallbackInfo& info) {
   const double from = numberOpt(opts, "fromSeq", 0);
   io.fromSeq = from > 0 && from <= 9007199254740991.0 ? static_cast<uint64_t>(from) : 0;
   bool threw = false;
+  // Declared here: the callback below runs inside inspect_wal(), after the if block ends.
+  Napi::Function cb;
   if (info.Length() > 2 && info[2].IsFunction()) {
-    Napi::Function cb = info[2].As<Napi::Function>();
+    cb = info[2].As<Napi::Function>();
     io.onRecord = [&](const InspectedRecord& r) {
       Napi::Value ret = cb.Call({recordObject(env, r)});
       if (env.IsExceptionPending()) {
