@@ -83,6 +83,7 @@ export class Engine {
   readonly #waiters: DurableWaiters;
   #recovery: RecoveryReport = FRESH_RECOVERY;
   readonly #snapshotEvery: number;
+  readonly #maxSymbols: number;
   #snapshotAt = Infinity; // seq at which the next automatic snapshot starts
   #lastSnapshot: SnapshotInfo | undefined;
   #snapshotting: Promise<void> | undefined;
@@ -107,6 +108,7 @@ export class Engine {
     this.#dir = opts.dir;
     this.#durability = opts.durability;
     this.#snapshotEvery = opts.snapshotEvery;
+    this.#maxSymbols = opts.limits.maxSymbols ?? DEFAULT_LIMITS.maxSymbols;
     this.#waiters = new DurableWaiters(this.#native);
   }
 
@@ -202,6 +204,13 @@ export class Engine {
       throw invalid('symbol', name, 'a string of 1 to 32 printable ASCII characters');
     }
     if (this.#symbolIds.has(name)) throw invalid('symbol', name, 'a symbol not added yet');
+    if (this.#symbols.length >= this.#maxSymbols) {
+      throw new DurabookError(
+        'LIMIT_EXCEEDED',
+        `cannot add symbol ${describe(name)}: the engine holds limits.maxSymbols = ${this.#maxSymbols} symbols already`,
+        { field: 'limits.maxSymbols', limit: this.#maxSymbols },
+      );
+    }
     this.#native.addSymbol(name);
     const res = this.#res;
     if (res[1] < 0) this.#refused(res[1], { symbol: name });

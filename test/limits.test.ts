@@ -13,11 +13,11 @@
 // Each case is also run through the reference model (test/support/reference-model.ts), which
 // implements ORDER_LIMIT/LEVEL_LIMIT the same way.
 //
-// Two tests here are known to fail; they pin bugs found while writing this file (see each):
-//  - a refused symbol at open() leaks the WAL writer thread (Linux only: counts /proc threads);
-//  - reopening a directory with lower limits silently replays the log into another state.
-// And one is marked `it.fails`: the error for maxSymbols is not a clear one (reported; the
-// test says what a clear one would be and starts failing once the behaviour changes).
+// Three tests here pin bugs found while writing this file, all fixed since (see each): a
+// refused symbol at open() leaked the WAL writer thread (Linux only: counts /proc threads);
+// reopening a directory with lower limits replayed the log into another state (open() now
+// refuses limits other than the ones the log was written under); the error for maxSymbols
+// did not name the limit (now LIMIT_EXCEEDED).
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,12 +208,8 @@ describe('limits.maxSymbols', () => {
     await e.close();
   });
 
-  // Reported, not fixed here (lib/engine.ts #refused): today the error is INVALID_ARGUMENT
-  // "native engine refused symbols of {"symbol":"C"}" — the argument is fine, the engine is
-  // full, and nothing says which limit. The error codes already have LIMIT_EXCEEDED. This is
-  // what a clear error would look like; `it.fails` keeps CI green until the behaviour changes,
-  // and then this test fails and the `.fails` must go.
-  it.fails('addSymbol past the cap is LIMIT_EXCEEDED naming limits.maxSymbols (reported)', async () => {
+  // The argument is fine, the engine is full: LIMIT_EXCEEDED, naming the limit and its value.
+  it('addSymbol past the cap is LIMIT_EXCEEDED naming limits.maxSymbols', async () => {
     const e = await Engine.open({ symbols: ['A'], limits: { maxSymbols: 1 } });
     try {
       const err = await thrown(() => e.addSymbol('B'));
