@@ -226,6 +226,7 @@ describe('limits.maxSymbols', () => {
     expect(err.message).toContain('C');
   });
 
+  // Fixed in 07a5b7c; kept as a regression test.
   // BUG (lib/engine.ts, Engine.open: the symbols loop after #openDir): when adding one of the
   // `symbols` throws after the WAL was opened (maxSymbols here; an invalid name does the same),
   // open() rejects without closing the engine: its WAL writer thread and segment file stay
@@ -245,6 +246,7 @@ describe('limits.maxSymbols', () => {
 });
 
 describe('limits and recovery', () => {
+  // Fixed in 07a5b7c; kept as a regression test.
   // BUG (lib/options.ts / lib/recovery.ts / native recovery: limits are not part of the logged
   // state): the limits given to open() also govern the replay of the WAL. Reopening a directory
   // with lower limits than it was written with replays resting orders into ORDER_LIMIT /

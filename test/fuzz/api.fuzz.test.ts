@@ -538,6 +538,7 @@ describe('public API fuzzing (fast-check)', () => {
 });
 
 describe('the batch API with things that are not batches', () => {
+  // Fixed in 07a5b7c; kept as a regression test.
   // BUG (lib/engine.ts submitBatch, lib/batch.ts CommandBatch constructor; found while writing
   // this fuzzer): DESIGN.md §1 says wrong types throw DurabookError, but submitBatch() takes
   // whatever it is given: submitBatch(null) throws a TypeError ("Cannot read properties of
