@@ -332,6 +332,12 @@ async function main(): Promise<void> {
     );
     md.push('');
   }
+  // The soak run takes ten minutes: its figures are kept beside this script and copied in.
+  try {
+    md.push(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '../../bench/soak-results.md'), 'utf8'));
+  } catch {
+    // No soak figures recorded.
+  }
   writeFileSync(out, md.join('\n'));
   process.stderr.write(`wrote ${out}\n`);
 }
