@@ -122,8 +122,12 @@ describe('fail-stop', () => {
     const dir = tempDir();
     const e = await Engine.open({ dir, symbols: ['X'], faultInjection: true } as never);
     const n = (e as unknown as { _native: { addFault(rule: object): boolean } })._native;
-    // Fail every sync from now on: nothing submitted after this point can become durable.
-    expect(n.addFault({ op: 'fdatasync', errno: 5 })).toBe(true);
+    await e.durable(e.lastSeq); // the symbol's record is synced before the fault is armed
+    // Fail every sync of the log segment from now on: nothing submitted after this point can
+    // become durable. (Only the segment's: the writer also pre-writes the next segment,
+    // wal-next.tmp, in the background, and a failure there would fail the engine before the
+    // submit below, at a moment this test does not control.)
+    expect(n.addFault({ op: 'fdatasync', errno: 5, path: 'wal-0' })).toBe(true);
     const s = e.submit(order(1)).seq;
     const err = await expectCode(e.durable(s), 'WAL_FAILED');
     expect(err.message).toMatch(/fdatasync/);
@@ -141,7 +145,8 @@ describe('fail-stop', () => {
   it('an injected ENOSPC on write fails the engine the same way', async () => {
     const e = await Engine.open({ dir: tempDir(), symbols: ['X'], faultInjection: true } as never);
     const n = (e as unknown as { _native: { addFault(rule: object): boolean } })._native;
-    n.addFault({ op: 'pwritev', errno: 28 });
+    await e.durable(e.lastSeq); // the symbol's record is written before the fault is armed
+    n.addFault({ op: 'pwritev', errno: 28, path: 'wal-0' });
     const s = e.submit(order(1)).seq;
     const err = await expectCode(e.durable(s), 'WAL_FAILED');
     expect(err.details?.code).toBe('ENOSPC');
