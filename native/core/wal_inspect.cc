@@ -15,15 +15,7 @@ std::string snapshot_file_name(uint64_t seq) {
 }
 
 bool parse_snapshot_file_name(const std::string& name, uint64_t* seq) {
-  // snapshot- (9) + 20 digits + .snap (5)
-  if (name.size() != 34 || name.compare(0, 9, "snapshot-") != 0 || name.compare(29, 5, ".snap") != 0) return false;
-  uint64_t v = 0;
-  for (size_t i = 9; i < 29; ++i) {
-    if (name[i] < '0' || name[i] > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
-  }
-  *seq = v;
-  return true;
+  return parse_numbered_file_name(name, "snapshot-", ".snap", seq);
 }
 
 namespace {

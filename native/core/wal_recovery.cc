@@ -27,15 +27,20 @@ std::string segment_file_name(uint64_t firstSeq) {
   return buf;
 }
 
-bool parse_segment_file_name(const std::string& name, uint64_t* firstSeq) {
-  if (name.size() != 28 || name.compare(0, 4, "wal-") != 0 || name.compare(24, 4, ".log") != 0) return false;
+bool parse_numbered_file_name(const std::string& name, const char* prefix, const char* suffix, uint64_t* seq) {
+  const size_t p = std::strlen(prefix), x = std::strlen(suffix);
+  if (name.size() != p + 20 + x || name.compare(0, p, prefix) != 0 || name.compare(p + 20, x, suffix) != 0) return false;
   uint64_t v = 0;
-  for (size_t i = 4; i < 24; ++i) {
+  for (size_t i = p; i < p + 20; ++i) {
     if (name[i] < '0' || name[i] > '9') return false;
     v = v * 10 + static_cast<uint64_t>(name[i] - '0');
   }
-  *firstSeq = v;
+  *seq = v;
   return true;
+}
+
+bool parse_segment_file_name(const std::string& name, uint64_t* firstSeq) {
+  return parse_numbered_file_name(name, "wal-", ".log", firstSeq);
 }
 
 namespace {

@@ -71,6 +71,8 @@ struct RecoveryResult {
 std::string segment_file_name(uint64_t firstSeq);
 // Parses a segment file name; false for anything else (temp files included).
 bool parse_segment_file_name(const std::string& name, uint64_t* firstSeq);
+// Parses `<prefix><20 digits><suffix>` (the shape of segment and snapshot names).
+bool parse_numbered_file_name(const std::string& name, const char* prefix, const char* suffix, uint64_t* seq);
 
 // Replays the WAL in opts.dir into `engine`, which holds the state after its lastSeq() (an
 // empty engine, or one loaded from a snapshot): records up to engine->lastSeq() are checked
