@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { Engine } from '../engine.js';
-import type { Durability, OrderStatus } from '../types.js';
+import type { Durability, OrderStatus, WalStats } from '../types.js';
 import { BatchDriver, callOne, newTally, restingOrders, runCalls, runCallsTimed, statusRecord, tallyReport, type Tally } from './drivers.js';
 import { summarize, timerOverheadNs, type LatencySummary } from './latency.js';
 import { probeFdatasync } from './fdatasync-probe.js';
@@ -102,7 +102,14 @@ export interface BenchResult {
    * file up to its last non-zero byte; segments are pre-written with zeros); `allocatedBytes`:
    * file sizes; `bytesPerCommand`: bytes / every command logged (symbols + warmup + measured).
    */
-  wal: { bytes: number; allocatedBytes: number; files: number; bytesPerCommand: number } | null;
+  wal: {
+    bytes: number;
+    allocatedBytes: number;
+    files: number;
+    bytesPerCommand: number;
+    /** The writer's counters over the throughput pass (engine.walStats()). */
+    writer: WalStats;
+  } | null;
   /** 'durable' mode: intended send time → engine.durable(seq) resolved, in ns; else null. */
   durableAckNs: (LatencySummary & { rate: number }) | null;
   /**
@@ -317,6 +324,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
     durableSeconds = (performance.now() - t0) / 1000;
   }
   const restingAtEnd = restingOrders(s.engine, s.names);
+  const writer = s.engine.walStats();
   const walSize = await closeSession(s);
   const seconds = (t1 - t0) / 1000;
 
@@ -392,9 +400,15 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
       timerOverheadNs: overhead,
     },
     wal:
-      walSize === null
+      walSize === null || writer === undefined
         ? null
-        : { bytes: walSize.used, allocatedBytes: walSize.allocated, files: walSize.files, bytesPerCommand: walSize.used / (setupCommands + n) },
+        : {
+            bytes: walSize.used,
+            allocatedBytes: walSize.allocated,
+            files: walSize.files,
+            bytesPerCommand: walSize.used / (setupCommands + n),
+            writer,
+          },
     durableAckNs: ackLat === undefined ? null : { ...summarize(ackLat, ackCount), rate: ackRate },
     fdatasyncNs,
     environment: environment(),

@@ -269,6 +269,16 @@ WalWriterOptions smallOptions(const std::string& dir, FileLayer* fs) {
   return o;
 }
 
+// fdatasync calls on log segments, leaving out the zero-fill of the next segment
+// (wal-next.tmp), which the writer paces on its own schedule.
+uint64_t segmentSyncs(const FaultInjectingFileLayer& fl) {
+  uint64_t n = 0;
+  for (const TraceEntry& e : fl.trace()) {
+    if (e.op == FileOp::kFdatasync && e.path.find("wal-next.tmp") == std::string::npos) ++n;
+  }
+  return n;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -474,7 +484,7 @@ TEST(wal_writer_async_count_trigger) {
   o.asyncFlushRecords = 100;
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
-  const uint64_t syncs0 = fl.calls(FileOp::kFdatasync);
+  const uint64_t syncs0 = segmentSyncs(fl);
   uint64_t seq = 0;
   for (int round = 1; round <= 5; ++round) {
     for (int i = 0; i < 99; ++i) w->logCancel(++seq, 7);
@@ -483,7 +493,7 @@ TEST(wal_writer_async_count_trigger) {
     w->logCancel(++seq, 7);               // the 100th
     CHECK(waitFor([&] { return w->durableSeq() == seq; }));
   }
-  CHECK_EQ(fl.calls(FileOp::kFdatasync) - syncs0, uint64_t{5});  // one sync per 100 records
+  CHECK_EQ(segmentSyncs(fl) - syncs0, uint64_t{5});  // one sync per 100 records
   CHECK_EQ(w->stats().batches, uint64_t{5});                     // and one write
   CHECK(w->close().ok());
   removeTree(dir);
@@ -520,6 +530,9 @@ TEST(wal_writer_async_flush_spans_segment_switch) {
 }
 
 TEST(wal_writer_async_time_trigger) {
+  // Below the count trigger, records wait for the timer: at most asyncFlushMs after they
+  // arrive (the window may have opened before them: an idle writer sleeps on the timer), and
+  // the records logged together go out in one write and one sync.
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
   FaultInjectingFileLayer fl(posix_file_layer());
@@ -529,7 +542,8 @@ TEST(wal_writer_async_time_trigger) {
   o.asyncFlushRecords = 1'000'000;  // capped at the ring (1024); 10 records never reach it
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
-  const uint64_t syncs0 = fl.calls(FileOp::kFdatasync);
+  const uint64_t syncs0 = segmentSyncs(fl);
+  const uint64_t batches0 = w->stats().batches;
   for (int k = 0; k < 2; ++k) {
     const uint64_t base = w->durableSeq();
     const auto t0 = std::chrono::steady_clock::now();
@@ -537,10 +551,10 @@ TEST(wal_writer_async_time_trigger) {
     CHECK(waitFor([&] { return w->durableSeq() == base + 10; }));
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    CHECK(ms >= 35);    // not before the window closes (the window opens a little after t0)
-    CHECK(ms < 2000);   // and not much after
+    CHECK(ms < 40 + 1000);  // the window's bound, with room for a loaded machine
   }
-  CHECK_EQ(fl.calls(FileOp::kFdatasync) - syncs0, uint64_t{2});
+  CHECK_EQ(segmentSyncs(fl) - syncs0, uint64_t{2});
+  CHECK_EQ(w->stats().batches - batches0, uint64_t{2});
   CHECK(w->close().ok());
   removeTree(dir);
 }
