@@ -103,6 +103,18 @@ int PosixFileLayer::fdatasync(int fd) {
   }
 }
 
+int PosixFileLayer::startWriteback(int fd, uint64_t offset, uint64_t len) {
+#if defined(__linux__)
+  for (;;) {
+    if (::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE) == 0) return 0;
+    if (errno != EINTR) return last_error();
+  }
+#else
+  (void)fd, (void)offset, (void)len;
+  return 0;
+#endif
+}
+
 int PosixFileLayer::fsyncDir(const std::string& dir) {
   int fd;
   for (;;) {

@@ -55,6 +55,13 @@ class FileLayer {
   virtual int fileSize(const std::string& path, uint64_t* size) = 0;
   // One level; EEXIST if the path exists (directory or not).
   virtual int mkdir(const std::string& path) = 0;
+  // Starts writing back [offset, offset + len) without waiting for it, so that a later
+  // fdatasync finds the pages already on their way. A hint: it makes nothing durable, and a
+  // layer may ignore it (the default). An error is a writeback error all the same.
+  virtual int startWriteback(int fd, uint64_t offset, uint64_t len) {
+    (void)fd, (void)offset, (void)len;
+    return 0;
+  }
 
   // Convenience over pwritev for one buffer.
   int pwrite(int fd, const void* buf, size_t len, uint64_t offset) {
@@ -78,6 +85,7 @@ class PosixFileLayer final : public FileLayer {
   int listDir(const std::string& dir, std::vector<std::string>* names) override;
   int fileSize(const std::string& path, uint64_t* size) override;
   int mkdir(const std::string& path) override;
+  int startWriteback(int fd, uint64_t offset, uint64_t len) override;  // sync_file_range on Linux
 };
 
 // The process-wide PosixFileLayer (stateless, so one instance serves everyone).
@@ -165,6 +173,8 @@ class FaultInjectingFileLayer : public FileLayer {
   int listDir(const std::string& dir, std::vector<std::string>* names) override;
   int fileSize(const std::string& path, uint64_t* size) override;
   int mkdir(const std::string& path) override;
+  // Passed down as is: not traced, never faulted (a hint; see FileLayer).
+  int startWriteback(int fd, uint64_t offset, uint64_t len) override { return inner_->startWriteback(fd, offset, len); }
 
  protected:
   // Counts the call, decides whether a rule fires. Caller holds mu_.

@@ -80,7 +80,7 @@
 namespace durabook {
 
 // 0 / empty on success. `op` names the operation that failed ("open", "pwritev", "fdatasync",
-// "fsync", "rename", "ftruncate", "mkdir", "listdir", "pread", "stat", "options", "resume",
+// "fsync", "sync_file_range", "rename", "ftruncate", "mkdir", "listdir", "pread", "stat", "options", "resume",
 // "sequence", "encode", "thread", "affinity"); `path` the file or directory it was applied to.
 struct WalStatus {
   int err = 0;
