@@ -35,8 +35,8 @@ constexpr unsigned kWriterYields = 16;
 constexpr unsigned kProducerSpins = 128;
 constexpr unsigned kProducerYields = 16;
 
-// Zero-fill chunk: what the writer copies into the page cache between two batches (~25 us
-// for 256 KiB), so that records never queue behind much of it. (4 MiB chunks, each synced,
+// Zero-fill chunk: the unit the writer copies into the page cache and starts writing back
+// (~25 us for 256 KiB), so that an idle writer keeps to the schedule in small steps. (4 MiB chunks, each synced,
 // made the producer wait up to 30 ms on a full ring when the disk throttled.)
 constexpr uint64_t kPreallocChunk = 256ull << 10;
 // Async: empty windows (asyncFlushMs each) the writer sleeps through on a timer before it
@@ -562,9 +562,12 @@ void WalWriter::run() {
         }
         window_start = 0;
         idle = 0;
-        // At most one zero-fill chunk between two batches, so that records never wait
-        // behind more than one chunk's copy into the page cache.
-        if (preallocBehind() && !preallocChunk()) return;
+        // Catch the zero-fill up with its schedule. A chunk costs a copy into the page cache
+        // (its disk write is only started), so even a big batch owes only microseconds here,
+        // and a burst never meets the segment switch with the next segment half unwritten.
+        while (preallocBehind()) {
+          if (!preallocChunk()) return;
+        }
         continue;
       }
     }
