@@ -35,20 +35,16 @@
 #include "matching_engine.h"
 #include "wal_format.h"
 #include "wal_recovery.h"
+#include "../test/wal_test_support.h"
 
 using namespace durabook;
+using test::clearDir;
 
 namespace {
 
 std::string& fuzzDir() {
   static std::string dir;
   return dir;
-}
-
-void clearDir(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
 }
 
 void writeFile(const std::string& path, const uint8_t* p, size_t n) {
@@ -109,44 +105,9 @@ Run recoverOnce(RecoveryMode mode, bool repair) {
 
 // --- seeds ----------------------------------------------------------------------------------
 
-class Collect : public Journal {
- public:
-  std::vector<WalRecord> recs;
-  bool trades = true;
-  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
-  void logNew(uint64_t seq, const NewOrderCmd& c) override {
-    push(WalType::New, seq).new_order = WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol,
-                                                c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
-                                                static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
-  }
-  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
-  void logModify(uint64_t seq, const ModifyCmd& m) override {
-    push(WalType::Modify, seq).modify = WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
-  }
-  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
-    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
-    a.symbol = symbol;
-    a.name_len = static_cast<uint16_t>(name.size());
-    std::memcpy(a.name, name.data(), name.size());
-  }
-  void logTrade(uint64_t seq, const Trade& t) override {
-    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
-  }
-  bool wantsTrades() const override { return trades; }
-
- private:
-  WalRecord& push(WalType t, uint64_t seq) {
-    recs.emplace_back();
-    recs.back() = WalRecord{};
-    recs.back().type = t;
-    recs.back().seq = seq;
-    return recs.back();
-  }
-};
-
 // One segment holding a random workload's log (zero fill to a multiple of 64 past the data).
 std::vector<uint8_t> seedSegment(uint64_t seed, int commands, bool trades, uint64_t* splitAt) {
-  Collect j;
+  test::CollectingJournal j;
   j.trades = trades;
   MatchingEngine e;
   e.setJournal(&j);

@@ -49,26 +49,14 @@
 #include "wal_format.h"
 #include "wal_recovery.h"
 #include "wal_writer.h"
+#include "wal_test_support.h"
 
 using namespace durabook;
+using test::CollectingJournal;
+using test::clearDir;
+using test::removeDir;
 
 namespace {
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/durabook-walfuzz-XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-void clearDir(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-}
-
-void removeDir(const std::string& dir) {
-  clearDir(dir);
-  ::rmdir(dir.c_str());
-}
 
 void writeFile(const std::string& path, const std::vector<uint8_t>& data) {
   FILE* f = std::fopen(path.c_str(), "wb");
@@ -82,40 +70,6 @@ uint64_t envNumber(const char* name, uint64_t dflt) {
   return v && *v ? std::strtoull(v, nullptr, 10) : dflt;
 }
 
-class CollectingJournal : public Journal {
- public:
-  std::vector<WalRecord> recs;
-  bool trades = true;
-  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
-  void logNew(uint64_t seq, const NewOrderCmd& c) override {
-    push(WalType::New, seq).new_order = WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol,
-                                                c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
-                                                static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
-  }
-  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
-  void logModify(uint64_t seq, const ModifyCmd& m) override {
-    push(WalType::Modify, seq).modify = WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
-  }
-  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
-    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
-    a.symbol = symbol;
-    a.name_len = static_cast<uint16_t>(name.size());
-    std::memcpy(a.name, name.data(), name.size());
-  }
-  void logTrade(uint64_t seq, const Trade& t) override {
-    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
-  }
-  bool wantsTrades() const override { return trades; }
-
- private:
-  WalRecord& push(WalType t, uint64_t seq) {
-    recs.emplace_back();
-    recs.back() = WalRecord{};
-    recs.back().type = t;
-    recs.back().seq = seq;
-    return recs.back();
-  }
-};
 
 // The engine digest without order timestamps: what the book is (ids, sides, prices,
 // quantities, FIFO order, symbols, seq), not when each order entered its queue.
@@ -506,7 +460,7 @@ struct Tally {
 
 // Runs `iterations` mutations of `log`; returns false at the first broken property.
 bool fuzzLog(const BaseLog& log, uint64_t seed, uint64_t iterations, Tally* t) {
-  const std::string dir = tempDir();
+  const std::string dir = test::makeScratchDir("walfuzz");
   std::mt19937_64 rng(seed);
   bool good = true;
   for (uint64_t it = 0; it < iterations; ++it) {
@@ -597,7 +551,7 @@ TEST(wal_fuzz_mutations_never_crash_and_never_pass_silently) {
   REQUIRE(inputsOnly.files.size() >= 5);
   // The unmutated logs recover whole.
   for (const BaseLog* log : {&withTrades, &inputsOnly}) {
-    const std::string dir = tempDir();
+    const std::string dir = test::makeScratchDir("walfuzz");
     Mutated m;
     m.names = log->names;
     m.files = log->files;
@@ -638,7 +592,7 @@ TEST(wal_fuzz_mutations_never_crash_and_never_pass_silently) {
 TEST(wal_fuzz_finding_misnamed_segment_after_point_in_time_repair) {
   const BaseLog log = buildLog(11, 200, false, 1024);
   REQUIRE(log.files.size() >= 3);
-  const std::string dir = tempDir();
+  const std::string dir = test::makeScratchDir("walfuzz");
   Mutated m;
   m.names = log.names;
   m.files = log.files;
@@ -695,7 +649,7 @@ std::vector<uint8_t> readAll(const std::string& path) {
 // The engine state after the first `segments` segments of `log` (what a snapshot taken at the
 // end of them holds), by recovering a directory that holds only those.
 MatchingEngine stateAfterSegments(const BaseLog& log, size_t segments) {
-  const std::string dir = tempDir();
+  const std::string dir = test::makeScratchDir("walfuzz");
   for (size_t i = 0; i < segments; ++i) writeFile(dir + "/" + log.names[i], log.files[i]);
   RecoveryOptions o;
   o.dir = dir;
@@ -729,7 +683,7 @@ TEST(wal_fuzz_finding_point_in_time_bad_header_on_first_scanned_segment) {
   REQUIRE(log.files.size() >= 4);
   {
     // (a) the oldest segment's header is damaged.
-    const std::string dir = tempDir();
+    const std::string dir = test::makeScratchDir("walfuzz");
     Mutated m;
     m.names = log.names;
     m.files = log.files;
@@ -762,7 +716,7 @@ TEST(wal_fuzz_finding_point_in_time_bad_header_on_first_scanned_segment) {
     uint64_t first2 = 0;
     REQUIRE(parse_segment_file_name(log.names[2], &first2));
     REQUIRE(first2 == snap.lastSeq() + 1);
-    const std::string dir = tempDir();
+    const std::string dir = test::makeScratchDir("walfuzz");
     Mutated m;
     m.names = log.names;
     m.files = log.files;
@@ -850,7 +804,7 @@ TEST(wal_fuzz_finding_zeroed_clock_or_trades_at_the_end_of_a_middle_segment) {
       decode_record(log.files[f].data() + log.records[from].offset, kMaxRecordSize, &firstZeroed, &used);
       if (firstZeroed.type != WalType::Clock && tested == 0) continue;  // want a CLOCK case first
       ++tested;
-      const std::string dir = tempDir();
+      const std::string dir = test::makeScratchDir("walfuzz");
       Mutated m;
       m.names = log.names;
       m.files = log.files;
@@ -940,7 +894,7 @@ TEST(snapshot_fuzz_finding_order_count_overflow_reads_past_the_image) {
 // cannot read is an error status, not a crash. (Whole-segment reads also mean that a log
 // configured with very large segments cannot be recovered on a machine with less memory.)
 TEST(wal_fuzz_finding_cut_trusts_the_header_segment_size) {
-  const std::string dir = tempDir();
+  const std::string dir = test::makeScratchDir("walfuzz");
   std::vector<uint8_t> seg(4096, 0);
   encode_segment_header(SegmentHeader{1, uint64_t{1} << 40}, seg.data());
   WalRecord r{};

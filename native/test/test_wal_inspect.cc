@@ -15,57 +15,13 @@
 #include "wal_format.h"
 #include "wal_inspect.h"
 #include "wal_recovery.h"
+#include "wal_test_support.h"
 
 using namespace durabook;
+using test::CollectingJournal;
+using test::removeDir;
 
 namespace {
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/durabook-inspect-XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-void removeDir(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-  ::rmdir(dir.c_str());
-}
-
-// Collects the records an engine logs (no writer thread, deterministic).
-class CollectingJournal : public Journal {
- public:
-  std::vector<WalRecord> recs;
-  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
-  void logNew(uint64_t seq, const NewOrderCmd& c) override {
-    push(WalType::New, seq).new_order =
-        WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol, c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
-               static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
-  }
-  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
-  void logModify(uint64_t seq, const ModifyCmd& m) override {
-    push(WalType::Modify, seq).modify = WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
-  }
-  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
-    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
-    a.symbol = symbol;
-    a.name_len = static_cast<uint16_t>(name.size());
-    std::memcpy(a.name, name.data(), name.size());
-  }
-  void logTrade(uint64_t seq, const Trade& t) override {
-    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
-  }
-  bool wantsTrades() const override { return true; }
-
- private:
-  WalRecord& push(WalType t, uint64_t seq) {
-    recs.emplace_back();
-    recs.back() = WalRecord{};
-    recs.back().type = t;
-    recs.back().seq = seq;
-    return recs.back();
-  }
-};
 
 void runWorkload(CollectingJournal* j, int commands, uint64_t seed) {
   MatchingEngine e;
@@ -158,7 +114,7 @@ void stateAt(const std::vector<WalRecord>& recs, uint64_t upTo, MatchingEngine* 
   std::vector<WalRecord> prefix;
   for (const WalRecord& r : recs)
     if (r.seq <= upTo) prefix.push_back(r);
-  std::string d = tempDir();
+  std::string d = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   writeSegments(d, prefix, 1 << 20, &files);
   RecoveryOptions o;
@@ -201,7 +157,7 @@ TEST(inspect_snapshot_names) {
 TEST(inspect_walks_every_record_in_order_across_segments) {
   CollectingJournal j;
   runWorkload(&j, 2000, 11);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 16 * 1024, &files);
   REQUIRE(files.size() > 3);
@@ -259,7 +215,7 @@ TEST(inspect_walks_every_record_in_order_across_segments) {
 TEST(inspect_from_seq_starts_at_the_segment_that_holds_it_and_the_callback_can_stop) {
   CollectingJournal j;
   runWorkload(&j, 2000, 12);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   writeSegments(dir, j.recs, 16 * 1024, &files);
   REQUIRE(files.size() > 3);
@@ -287,7 +243,7 @@ TEST(inspect_from_seq_starts_at_the_segment_that_holds_it_and_the_callback_can_s
 TEST(inspect_stops_at_the_first_damage_and_names_it) {
   CollectingJournal j;
   runWorkload(&j, 2000, 13);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 16 * 1024, &files);
   const size_t victim = where.size() / 2;
@@ -313,7 +269,7 @@ TEST(inspect_stops_at_the_first_damage_and_names_it) {
 TEST(inspect_names_bad_headers_gaps_and_a_missing_directory) {
   CollectingJournal j;
   runWorkload(&j, 1500, 14);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   writeSegments(dir, j.recs, 16 * 1024, &files);
   REQUIRE(files.size() > 3);
@@ -343,7 +299,7 @@ TEST(inspect_names_bad_headers_gaps_and_a_missing_directory) {
 TEST(list_snapshots_reads_headers_or_checks_in_full) {
   CollectingJournal j;
   runWorkload(&j, 800, 15);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   writeSnapshot(dir, j.recs, 300);
   writeSnapshot(dir, j.recs, 600);
   writeAll(dir + "/" + snapshot_file_name(700) + ".tmp", {1, 2, 3});
@@ -370,7 +326,7 @@ TEST(list_snapshots_reads_headers_or_checks_in_full) {
 TEST(verify_a_whole_log_with_snapshots) {
   CollectingJournal j;
   runWorkload(&j, 3000, 16);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   writeSegments(dir, j.recs, 16 * 1024, &files);
   writeSnapshot(dir, j.recs, 1000);
@@ -393,7 +349,7 @@ TEST(verify_a_whole_log_with_snapshots) {
 TEST(verify_names_a_torn_tail_as_damage_and_changes_nothing) {
   CollectingJournal j;
   runWorkload(&j, 1000, 17);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 16 * 1024, &files);
   const Placement last = where.back();
@@ -427,7 +383,7 @@ TEST(verify_names_a_torn_tail_as_damage_and_changes_nothing) {
 TEST(verify_damage_in_the_middle_is_corruption) {
   CollectingJournal j;
   runWorkload(&j, 3000, 18);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 16 * 1024, &files);
   const size_t victim = where.size() / 3;
@@ -448,7 +404,7 @@ TEST(verify_damage_in_the_middle_is_corruption) {
 TEST(verify_skips_a_damaged_newest_snapshot_like_open_and_flags_fallback_damage) {
   CollectingJournal j;
   runWorkload(&j, 3000, 19);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   writeSegments(dir, j.recs, 16 * 1024, &files);
   writeSnapshot(dir, j.recs, 1000);
@@ -484,7 +440,7 @@ TEST(verify_skips_a_damaged_newest_snapshot_like_open_and_flags_fallback_damage)
 TEST(verify_flags_damage_before_the_recovery_start_and_short_segments) {
   CollectingJournal j;
   runWorkload(&j, 3000, 20);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("inspect");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 16 * 1024, &files);
   REQUIRE(files.size() > 4);
@@ -518,7 +474,7 @@ TEST(verify_agrees_with_recovery_on_random_damage) {
   std::mt19937_64 rng(99);
   int disagreements = 0, damaged = 0;
   for (int trial = 0; trial < 120; ++trial) {
-    std::string dir = tempDir();
+    std::string dir = test::makeScratchDir("inspect");
     std::vector<std::string> files;
     writeSegments(dir, j.recs, 16 * 1024, &files);
     const std::string& victim = files[rng() % files.size()];

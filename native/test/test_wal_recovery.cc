@@ -13,59 +13,13 @@
 #include "matching_engine.h"
 #include "wal_format.h"
 #include "wal_recovery.h"
+#include "wal_test_support.h"
 
 using namespace durabook;
+using test::CollectingJournal;
+using test::removeDir;
 
 namespace {
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/durabook-recovery-XXXXXX";
-  return mkdtemp(tmpl);
-}
-
-void removeDir(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-  ::rmdir(dir.c_str());
-}
-
-// Builds the records of a command stream the way the engine logs them (journal callbacks),
-// so the test does not depend on the writer thread.
-class CollectingJournal : public Journal {
- public:
-  std::vector<WalRecord> recs;
-  bool trades = true;
-  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
-  void logNew(uint64_t seq, const NewOrderCmd& c) override {
-    WalNew& n = push(WalType::New, seq).new_order;
-    n = WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol, c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
-               static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
-  }
-  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
-  void logModify(uint64_t seq, const ModifyCmd& m) override {
-    push(WalType::Modify, seq).modify = WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
-  }
-  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
-    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
-    a.symbol = symbol;
-    a.name_len = static_cast<uint16_t>(name.size());
-    std::memcpy(a.name, name.data(), name.size());
-  }
-  void logTrade(uint64_t seq, const Trade& t) override {
-    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
-  }
-  bool wantsTrades() const override { return trades; }
-
- private:
-  WalRecord& push(WalType t, uint64_t seq) {
-    recs.emplace_back();
-    recs.back() = WalRecord{};
-    recs.back().type = t;
-    recs.back().seq = seq;
-    return recs.back();
-  }
-};
 
 // Runs a random workload through an engine that logs into `j`; returns the final digest.
 uint64_t runWorkload(CollectingJournal* j, int commands, uint64_t seed) {
@@ -144,7 +98,7 @@ TEST(recovery_segment_names) {
 TEST(recovery_replays_a_clean_log_across_segments) {
   CollectingJournal j;
   const uint64_t want = runWorkload(&j, 3000, 1);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("recovery");
   std::vector<std::string> files;
   writeSegments(dir, j.recs, 16 * 1024, &files);
   REQUIRE(files.size() > 3);
@@ -164,7 +118,7 @@ TEST(recovery_replays_a_clean_log_across_segments) {
 TEST(recovery_torn_tail_is_cut_and_reported) {
   CollectingJournal j;
   runWorkload(&j, 500, 2);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("recovery");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 1 << 20, &files);
   // Garbage over the last two records: a torn write.
@@ -193,7 +147,7 @@ TEST(recovery_torn_tail_is_cut_and_reported) {
 TEST(recovery_strict_refuses_a_torn_tail) {
   CollectingJournal j;
   runWorkload(&j, 200, 3);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("recovery");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 1 << 20, &files);
   uint8_t junk[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -212,7 +166,7 @@ TEST(recovery_strict_refuses_a_torn_tail) {
 TEST(recovery_damage_in_the_middle_is_corrupt_and_point_in_time_cuts_it) {
   CollectingJournal j;
   runWorkload(&j, 2000, 4);
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("recovery");
   std::vector<std::string> files;
   auto where = writeSegments(dir, j.recs, 16 * 1024, &files);
   REQUIRE(files.size() > 2);
@@ -258,7 +212,7 @@ TEST(recovery_detects_divergent_trades) {
   while (t < j.recs.size() && j.recs[t].type != WalType::Trade) ++t;
   REQUIRE(t < j.recs.size());
   j.recs[t].trade.qty += 1;
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("recovery");
   std::vector<std::string> files;
   writeSegments(dir, j.recs, 1 << 20, &files);
   MatchingEngine e;
@@ -274,7 +228,7 @@ TEST(recovery_from_a_snapshot_state_skips_covered_records_and_finds_gaps) {
   CollectingJournal j;
   const uint64_t want = runWorkload(&j, 1000, 6);
   // Reference state at seq 300: replay the first records into an engine directly.
-  std::string dir = tempDir();
+  std::string dir = test::makeScratchDir("recovery");
   std::vector<std::string> files;
   writeSegments(dir, j.recs, 1 << 20, &files);
   MatchingEngine full;
@@ -294,7 +248,7 @@ TEST(recovery_from_a_snapshot_state_skips_covered_records_and_finds_gaps) {
   for (const WalRecord& r : j.recs)
     if (r.seq >= 400) tail.push_back(r);
   while (!tail.empty() && tail.front().type == WalType::Trade) tail.erase(tail.begin());
-  dir = tempDir();
+  dir = test::makeScratchDir("recovery");
   files.clear();
   writeSegments(dir, tail, 1 << 20, &files);
   MatchingEngine e;

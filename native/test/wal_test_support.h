@@ -1,0 +1,73 @@
+// Helpers shared by the WAL tests (test_wal_recovery, test_wal_inspect, test_wal_fuzz) and the
+// libFuzzer target native/fuzz/wal_recovery_fuzz.cc: scratch directories, and a Journal that
+// keeps what an engine logs as WalRecords, so a test can build a log without the writer thread.
+#pragma once
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "file_layer.h"
+#include "journal.h"
+#include "wal_format.h"
+
+namespace durabook::test {
+
+// A fresh directory under /tmp named after `what` ("" if mkdtemp failed).
+inline std::string makeScratchDir(const char* what) {
+  std::string tmpl = std::string("/tmp/durabook-") + what + "-XXXXXX";
+  return mkdtemp(tmpl.data()) != nullptr ? tmpl : std::string();
+}
+
+// Removes the files of a flat directory (the WAL tests never make subdirectories).
+inline void clearDir(const std::string& dir) {
+  std::vector<std::string> names;
+  posix_file_layer()->listDir(dir, &names);
+  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
+}
+
+inline void removeDir(const std::string& dir) {
+  clearDir(dir);
+  ::rmdir(dir.c_str());
+}
+
+// The records of a command stream in the order and form the engine journals them.
+class CollectingJournal : public Journal {
+ public:
+  std::vector<WalRecord> recs;
+  bool trades = true;  // wantsTrades(): whether the engine logs trade records
+
+  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
+  void logNew(uint64_t seq, const NewOrderCmd& c) override {
+    push(WalType::New, seq).new_order = WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol,
+                                                c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
+                                                static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
+  }
+  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
+  void logModify(uint64_t seq, const ModifyCmd& m) override {
+    push(WalType::Modify, seq).modify = WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
+  }
+  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
+    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
+    a.symbol = symbol;
+    a.name_len = static_cast<uint16_t>(name.size());
+    std::memcpy(a.name, name.data(), name.size());
+  }
+  void logTrade(uint64_t seq, const Trade& t) override {
+    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
+  }
+  bool wantsTrades() const override { return trades; }
+
+ private:
+  WalRecord& push(WalType t, uint64_t seq) {
+    WalRecord& r = recs.emplace_back();
+    r.type = t;
+    r.seq = seq;
+    return r;
+  }
+};
+
+}  // namespace durabook::test
