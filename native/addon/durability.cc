@@ -244,19 +244,6 @@ Napi::Value Recover(const Napi::CallbackInfo& info) {
 
 // --- snapshots ----------------------------------------------------------------------------
 
-int readWhole(FileLayer* fs, const std::string& path, std::vector<uint8_t>* buf) {
-  uint64_t size = 0;
-  if (int e = fs->fileSize(path, &size)) return e;
-  int fd;
-  if (int e = fs->open(path, kOpenReadOnly, &fd)) return e;
-  buf->resize(size);
-  size_t got = 0;
-  int e = size ? fs->pread(fd, buf->data(), size, 0, &got) : 0;
-  fs->close(fd);
-  buf->resize(got);
-  return e;
-}
-
 // loadSnapshot(path) → { status, why, seq, orders, symbols, errno }
 Napi::Value LoadSnapshot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -267,7 +254,7 @@ Napi::Value LoadSnapshot(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   std::vector<uint8_t> buf;
-  if (int e = readWhole(h->files, info[0].As<Napi::String>().Utf8Value(), &buf)) {
+  if (int e = h->files->readFile(info[0].As<Napi::String>().Utf8Value(), &buf)) {
     out.Set("status", "io error");
     out.Set("errno", e);
     out.Set("why", std::string(std::strerror(e)));

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cstring>
@@ -101,6 +102,21 @@ int PosixFileLayer::fdatasync(int fd) {
     if (r == 0) return 0;
     if (errno != EINTR) return last_error();
   }
+}
+
+int FileLayer::readFile(const std::string& path, std::vector<uint8_t>* buf, uint64_t limit) {
+  uint64_t size = 0;
+  if (int e = fileSize(path, &size)) return e;
+  size = std::min(size, limit);
+  int fd;
+  if (int e = open(path, kOpenReadOnly, &fd)) return e;
+  buf->resize(size);
+  size_t got = 0;
+  const int e = size ? pread(fd, buf->data(), size, 0, &got) : 0;
+  close(fd);
+  if (e) return e;
+  buf->resize(got);
+  return 0;
 }
 
 int PosixFileLayer::startWriteback(int fd, uint64_t offset, uint64_t len) {

@@ -68,6 +68,9 @@ class FileLayer {
     struct iovec v{const_cast<void*>(buf), len};
     return pwritev(fd, &v, 1, offset);
   }
+  // Convenience over fileSize/open/pread: the first `limit` bytes of a file (all of it by
+  // default) into *buf, resized to what was read.
+  int readFile(const std::string& path, std::vector<uint8_t>* buf, uint64_t limit = UINT64_MAX);
 };
 
 // Real system calls.

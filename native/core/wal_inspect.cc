@@ -25,21 +25,6 @@ bool endsWith(const std::string& s, const char* suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-int readFile(FileLayer* fs, const std::string& path, std::vector<uint8_t>* buf, uint64_t limit = UINT64_MAX) {
-  uint64_t size = 0;
-  if (int e = fs->fileSize(path, &size)) return e;
-  size = std::min(size, limit);
-  int fd;
-  if (int e = fs->open(path, kOpenReadOnly, &fd)) return e;
-  buf->resize(size);
-  size_t got = 0;
-  int e = size ? fs->pread(fd, buf->data(), size, 0, &got) : 0;
-  fs->close(fd);
-  if (e) return e;
-  buf->resize(got);
-  return 0;
-}
-
 // The sequence chain of the log, as recovery checks it (wal_recovery.cc, Replayer::chain):
 // commands rise by exactly one; a CLOCK record carries the seq of the command it precedes; the
 // TRADE records of a command carry that command's seq.
@@ -129,7 +114,7 @@ bool inspect_wal(const InspectOptions& opts, InspectResult* out) {
     InspectedSegment& seg = out->segments[si];
     seg.scanned = true;
     seg.endOffset = kSegmentHeaderSize;
-    if (int e = readFile(fs, seg.path, &buf)) {
+    if (int e = fs->readFile(seg.path, &buf)) {
       out->err = e;
       out->errPath = seg.path;
       return false;
@@ -221,7 +206,7 @@ int list_snapshots(const std::string& dir, FileLayer* files, bool check, const E
   for (SnapshotFile& s : *out) {
     uint64_t size = 0;
     if (fs->fileSize(s.path, &size) == 0) s.bytes = size;
-    if (int e = readFile(fs, s.path, &buf, check ? UINT64_MAX : kSnapshotHeaderSize)) {
+    if (int e = fs->readFile(s.path, &buf, check ? UINT64_MAX : kSnapshotHeaderSize)) {
       s.status = "io error";
       s.why = std::strerror(e);
       continue;
@@ -262,7 +247,7 @@ bool verify_wal(const VerifyOptions& opts, VerifyResult* out) {
   for (size_t k = snaps.size(); k-- > 0;) {
     const SnapshotFile& s = snaps[k];
     std::string reason;
-    if (int e = readFile(fs, s.path, &buf)) {
+    if (int e = fs->readFile(s.path, &buf)) {
       reason = loadReason("io error", std::strerror(e));
     } else {
       SnapshotInfo info;
@@ -300,7 +285,7 @@ bool verify_wal(const VerifyOptions& opts, VerifyResult* out) {
   for (size_t k = 0; k < used && used < snaps.size(); ++k) {
     const SnapshotFile& s = snaps[k];
     std::string reason;
-    if (int e = readFile(fs, s.path, &buf)) {
+    if (int e = fs->readFile(s.path, &buf)) {
       reason = loadReason("io error", std::strerror(e));
     } else {
       MatchingEngine scratch(opts.limits);

@@ -51,20 +51,6 @@ struct Segment {
   std::string path;
 };
 
-int readFile(FileLayer* fs, const std::string& path, std::vector<uint8_t>* buf) {
-  uint64_t size = 0;
-  if (int e = fs->fileSize(path, &size)) return e;
-  int fd;
-  if (int e = fs->open(path, kOpenReadOnly, &fd)) return e;
-  buf->resize(size);
-  size_t got = 0;
-  int e = size ? fs->pread(fd, buf->data(), size, 0, &got) : 0;
-  fs->close(fd);
-  if (e) return e;
-  buf->resize(got);
-  return 0;
-}
-
 // The replay state carried across segments.
 class Replayer {
  public:
@@ -312,7 +298,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
   // later segments aside (renamed *.dropped, never read again). The writer resumes at the cut.
   auto cutAt = [&](size_t si, size_t off) -> RecoveryStatus {
     std::vector<uint8_t> data;
-    if (int e = readFile(fs, segs[si].path, &data)) {
+    if (int e = fs->readFile(segs[si].path, &data)) {
       out->err = e;
       out->damageFile = segs[si].path;
       return RecoveryStatus::IoError;
@@ -322,7 +308,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     out->bytesTruncated += end > off ? end - off : 0;
     for (size_t sj = si + 1; sj < segs.size(); ++sj) {
       std::vector<uint8_t> later;
-      if (readFile(fs, segs[sj].path, &later) == 0 && later.size() > kSegmentHeaderSize)
+      if (fs->readFile(segs[sj].path, &later) == 0 && later.size() > kSegmentHeaderSize)
         out->bytesTruncated += lastNonZero(later, kSegmentHeaderSize) - kSegmentHeaderSize;
     }
     // A segment cut short (point-in-time past external damage) regains its pre-written size,
@@ -364,7 +350,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
   for (size_t si = start; si < segs.size(); ++si) {
     const Segment& seg = segs[si];
     out->segments.push_back(seg.name);
-    if (int e = readFile(fs, seg.path, &buf)) {
+    if (int e = fs->readFile(seg.path, &buf)) {
       out->err = e;
       out->damageFile = seg.path;
       return RecoveryStatus::IoError;
@@ -489,7 +475,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     bool laterData = externalDamage || validRecordAfter(buf, at, &maxSeq);
     std::vector<uint8_t> other;
     for (size_t sj = si + 1; sj < segs.size(); ++sj) {
-      if (readFile(fs, segs[sj].path, &other) != 0) {
+      if (fs->readFile(segs[sj].path, &other) != 0) {
         laterData = true;  // cannot prove it is only a tail
         continue;
       }
@@ -524,7 +510,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     out->resumeOffset = 0;
     for (size_t sj = setAsideFrom; sj < segs.size(); ++sj) {
       std::vector<uint8_t> data;
-      if (readFile(fs, segs[sj].path, &data) == 0 && data.size() > kSegmentHeaderSize)
+      if (fs->readFile(segs[sj].path, &data) == 0 && data.size() > kSegmentHeaderSize)
         out->bytesTruncated += lastNonZero(data, kSegmentHeaderSize) - kSegmentHeaderSize;
     }
     if (opts.repair) {
