@@ -54,6 +54,7 @@
 using namespace durabook;
 using test::CollectingJournal;
 using test::clearDir;
+using test::readAll;
 using test::removeDir;
 
 namespace {
@@ -634,17 +635,6 @@ TEST(wal_fuzz_finding_misnamed_segment_after_point_in_time_repair) {
 }
 
 namespace {
-
-std::vector<uint8_t> readAll(const std::string& path) {
-  std::vector<uint8_t> data;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return data;
-  uint8_t buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.insert(data.end(), buf, buf + n);
-  std::fclose(f);
-  return data;
-}
 
 // The engine state after the first `segments` segments of `log` (what a snapshot taken at the
 // end of them holds), by recovering a directory that holds only those.

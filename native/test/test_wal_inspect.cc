@@ -19,7 +19,10 @@
 
 using namespace durabook;
 using test::CollectingJournal;
+using test::Placement;
+using test::readAll;
 using test::removeDir;
+using test::writeSegments;
 
 namespace {
 
@@ -50,51 +53,6 @@ void runWorkload(CollectingJournal* j, int commands, uint64_t seed) {
       e.submit(c, &r);
     }
   }
-}
-
-struct Placement {
-  size_t file;
-  size_t offset;
-};
-
-// Segment files of segBytes each: header, records, zero fill (the writer's layout).
-std::vector<Placement> writeSegments(const std::string& dir, const std::vector<WalRecord>& recs, size_t segBytes,
-                                     std::vector<std::string>* files) {
-  std::vector<Placement> where;
-  std::vector<uint8_t> seg;
-  auto flush = [&]() {
-    if (seg.empty()) return;
-    seg.resize(segBytes, 0);
-    FILE* f = std::fopen(files->back().c_str(), "wb");
-    std::fwrite(seg.data(), 1, seg.size(), f);
-    std::fclose(f);
-    seg.clear();
-  };
-  for (const WalRecord& r : recs) {
-    uint8_t buf[kMaxRecordSize];
-    size_t n = encode_record(r, buf);
-    seal_record(buf);
-    if (seg.empty() || seg.size() + n > segBytes) {
-      flush();
-      files->push_back(dir + "/" + segment_file_name(r.seq));
-      seg.resize(kSegmentHeaderSize);
-      encode_segment_header(SegmentHeader{r.seq, segBytes}, seg.data());
-    }
-    where.push_back({files->size() - 1, seg.size()});
-    seg.insert(seg.end(), buf, buf + n);
-  }
-  flush();
-  return where;
-}
-
-std::vector<uint8_t> readAll(const std::string& path) {
-  std::vector<uint8_t> out;
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return out;
-  int c;
-  while ((c = std::fgetc(f)) != EOF) out.push_back(static_cast<uint8_t>(c));
-  std::fclose(f);
-  return out;
 }
 
 void writeAll(const std::string& path, const std::vector<uint8_t>& bytes) {

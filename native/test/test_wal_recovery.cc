@@ -17,7 +17,9 @@
 
 using namespace durabook;
 using test::CollectingJournal;
+using test::Placement;
 using test::removeDir;
+using test::writeSegments;
 
 namespace {
 
@@ -41,41 +43,6 @@ uint64_t runWorkload(CollectingJournal* j, int commands, uint64_t seed) {
     if (rng() % 5 == 0) e.cancel(c.id, &r); else e.submit(c, &r);
   }
   return e.digest();
-}
-
-// Writes records into segment files of `segBytes` each (header + records + zero fill).
-// Returns the byte offset of each record in its file and the file index.
-struct Placement {
-  size_t file;
-  size_t offset;
-};
-std::vector<Placement> writeSegments(const std::string& dir, const std::vector<WalRecord>& recs, size_t segBytes,
-                                     std::vector<std::string>* files) {
-  std::vector<Placement> where;
-  std::vector<uint8_t> seg;
-  auto flush = [&]() {
-    if (seg.empty()) return;
-    seg.resize(segBytes, 0);
-    FILE* f = std::fopen(files->back().c_str(), "wb");
-    std::fwrite(seg.data(), 1, seg.size(), f);
-    std::fclose(f);
-    seg.clear();
-  };
-  for (const WalRecord& r : recs) {
-    uint8_t buf[kMaxRecordSize];
-    size_t n = encode_record(r, buf);
-    seal_record(buf);
-    if (seg.empty() || seg.size() + n > segBytes) {
-      flush();
-      files->push_back(dir + "/" + segment_file_name(r.seq));
-      seg.resize(kSegmentHeaderSize);
-      encode_segment_header(SegmentHeader{r.seq, segBytes}, seg.data());
-    }
-    where.push_back({files->size() - 1, seg.size()});
-    seg.insert(seg.end(), buf, buf + n);
-  }
-  flush();
-  return where;
 }
 
 void patchFile(const std::string& path, size_t offset, const void* data, size_t n) {

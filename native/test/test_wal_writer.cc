@@ -18,8 +18,10 @@
 #include "file_layer.h"
 #include "wal_format.h"
 #include "wal_writer.h"
+#include "wal_test_support.h"
 
 using namespace durabook;
+using test::CollectingJournal;  // the expected side of every comparison
 
 namespace {
 
@@ -54,41 +56,6 @@ bool waitFor(Pred pred, int ms = 5000) {
   }
   return true;
 }
-
-// Collects what a Journal is told, as WalRecords (the expected side of every comparison).
-class Collector final : public Journal {
- public:
-  std::vector<WalRecord> recs;
-  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
-  void logNew(uint64_t seq, const NewOrderCmd& c) override {
-    push(WalType::New, seq).new_order =
-        WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol, c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
-               static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
-  }
-  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
-  void logModify(uint64_t seq, const ModifyCmd& m) override {
-    push(WalType::Modify, seq).modify =
-        WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
-  }
-  void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
-    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
-    a.symbol = symbol;
-    a.name_len = static_cast<uint16_t>(name.size());
-    std::memcpy(a.name, name.data(), name.size());
-  }
-  void logTrade(uint64_t seq, const Trade& t) override {
-    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
-  }
-  bool wantsTrades() const override { return true; }
-
- private:
-  WalRecord& push(WalType type, uint64_t seq) {
-    recs.push_back(WalRecord{});
-    recs.back().type = type;
-    recs.back().seq = seq;
-    return recs.back();
-  }
-};
 
 // The records of command `s`, the way the engine would log them: a deterministic mix of
 // every record type, clock records before some commands, trades after some.
@@ -143,7 +110,7 @@ void emit(Journal& j, uint64_t s) {
 }
 
 std::vector<WalRecord> expected(uint64_t first, uint64_t last) {
-  Collector c;
+  CollectingJournal c;
   for (uint64_t s = first; s <= last; ++s) emit(c, s);
   return c.recs;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "file_layer.h"
 #include "journal.h"
 #include "wal_format.h"
+#include "wal_recovery.h"  // segment_file_name
 
 namespace durabook::test {
 
@@ -69,5 +71,50 @@ class CollectingJournal : public Journal {
     return r;
   }
 };
+
+// Where writeSegments put a record: the file (index into *files) and the byte offset in it.
+struct Placement {
+  size_t file;
+  size_t offset;
+};
+
+// Writes `recs` as segment files of `segBytes` each in `dir`, laid out as the writer lays them
+// out (header, records, zero fill), named after each file's first seq; appends the paths to
+// *files and returns where each record went.
+inline std::vector<Placement> writeSegments(const std::string& dir, const std::vector<WalRecord>& recs,
+                                            size_t segBytes, std::vector<std::string>* files) {
+  std::vector<Placement> where;
+  std::vector<uint8_t> seg;
+  auto flush = [&]() {
+    if (seg.empty()) return;
+    seg.resize(segBytes, 0);
+    FILE* f = std::fopen(files->back().c_str(), "wb");
+    std::fwrite(seg.data(), 1, seg.size(), f);
+    std::fclose(f);
+    seg.clear();
+  };
+  for (const WalRecord& r : recs) {
+    uint8_t buf[kMaxRecordSize];
+    const size_t n = encode_record(r, buf);
+    seal_record(buf);
+    if (seg.empty() || seg.size() + n > segBytes) {
+      flush();
+      files->push_back(dir + "/" + segment_file_name(r.seq));
+      seg.resize(kSegmentHeaderSize);
+      encode_segment_header(SegmentHeader{r.seq, segBytes}, seg.data());
+    }
+    where.push_back({files->size() - 1, seg.size()});
+    seg.insert(seg.end(), buf, buf + n);
+  }
+  flush();
+  return where;
+}
+
+// A whole file's bytes (empty if it cannot be read).
+inline std::vector<uint8_t> readAll(const std::string& path) {
+  std::vector<uint8_t> data;
+  if (posix_file_layer()->readFile(path, &data) != 0) data.clear();
+  return data;
+}
 
 }  // namespace durabook::test
