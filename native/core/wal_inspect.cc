@@ -25,48 +25,6 @@ bool endsWith(const std::string& s, const char* suffix) {
   return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-// The sequence chain of the log, as recovery checks it (wal_recovery.cc, Replayer::chain):
-// commands rise by exactly one; a CLOCK record carries the seq of the command it precedes; the
-// TRADE records of a command carry that command's seq.
-class Chain {
- public:
-  std::string check(const WalRecord& r) {
-    if (!started_) {
-      started_ = true;
-      lastInput_ = r.type == WalType::Trade ? r.seq : r.seq - 1;
-    }
-    char buf[160];
-    if (r.type == WalType::Trade) {
-      if (r.seq != lastInput_ || clockPending_) {
-        std::snprintf(buf, sizeof buf, "trade record with seq %" PRIu64 " where %" PRIu64 " was expected", r.seq,
-                      lastInput_);
-        return buf;
-      }
-      return {};
-    }
-    const uint64_t want = lastInput_ + 1;
-    if (r.seq != want || (r.type == WalType::Clock && clockPending_)) {
-      std::snprintf(buf, sizeof buf, "seq %" PRIu64 " where %" PRIu64 " was expected", r.seq, want);
-      return buf;
-    }
-    if (r.type == WalType::Clock) {
-      clockPending_ = true;
-    } else {
-      clockPending_ = false;
-      lastInput_ = r.seq;
-    }
-    return {};
-  }
-  bool started() const { return started_; }
-  uint64_t expected() const { return lastInput_ + 1; }
-  uint64_t lastInput() const { return lastInput_; }
-
- private:
-  bool started_ = false;
-  uint64_t lastInput_ = 0;
-  bool clockPending_ = false;
-};
-
 std::string loadReason(const std::string& status, const std::string& why) {
   return why.empty() ? status : status + ": " + why;
 }
@@ -108,7 +66,7 @@ bool inspect_wal(const InspectOptions& opts, InspectResult* out) {
     for (size_t i = 0; i < out->segments.size(); ++i)
       if (out->segments[i].nameSeq <= opts.fromSeq) start = i;
 
-  Chain chain;
+  SeqChain chain;
   std::vector<uint8_t> buf;
   for (size_t si = start; si < out->segments.size(); ++si) {
     InspectedSegment& seg = out->segments[si];

@@ -43,6 +43,33 @@ bool parse_segment_file_name(const std::string& name, uint64_t* firstSeq) {
   return parse_numbered_file_name(name, "wal-", ".log", firstSeq);
 }
 
+std::string SeqChain::check(const WalRecord& r) {
+  if (!started_) {
+    started_ = true;
+    lastInput_ = r.type == WalType::Trade ? r.seq : r.seq - 1;
+  }
+  char buf[160];
+  if (r.type == WalType::Trade) {
+    if (r.seq != lastInput_ || clockPending_) {
+      std::snprintf(buf, sizeof buf, "trade record with seq %" PRIu64 " where %" PRIu64 " was expected", r.seq, lastInput_);
+      return buf;
+    }
+    return {};
+  }
+  const uint64_t want = lastInput_ + 1;
+  if (r.seq != want || (r.type == WalType::Clock && clockPending_)) {
+    std::snprintf(buf, sizeof buf, "seq %" PRIu64 " where %" PRIu64 " was expected", r.seq, want);
+    return buf;
+  }
+  if (r.type == WalType::Clock) {
+    clockPending_ = true;
+  } else {
+    clockPending_ = false;
+    lastInput_ = r.seq;
+  }
+  return {};
+}
+
 namespace {
 
 struct Segment {
@@ -57,32 +84,7 @@ class Replayer {
   Replayer(MatchingEngine* engine, RecoveryResult* out) : e_(engine), out_(out) {}
 
   // Checks the sequence chain for the next record; returns an empty string or what is wrong.
-  std::string chain(const WalRecord& r) {
-    if (!started_) {
-      started_ = true;
-      lastInput_ = r.type == WalType::Trade ? r.seq : r.seq - 1;
-    }
-    char buf[160];
-    if (r.type == WalType::Trade) {
-      if (r.seq != lastInput_ || clockPending_) {
-        std::snprintf(buf, sizeof buf, "trade record with seq %" PRIu64 " where %" PRIu64 " was expected", r.seq, lastInput_);
-        return buf;
-      }
-      return {};
-    }
-    const uint64_t want = lastInput_ + 1;
-    if (r.seq != want || (r.type == WalType::Clock && clockPending_)) {
-      std::snprintf(buf, sizeof buf, "seq %" PRIu64 " where %" PRIu64 " was expected", r.seq, want);
-      return buf;
-    }
-    if (r.type == WalType::Clock) {
-      clockPending_ = true;
-    } else {
-      clockPending_ = false;
-      lastInput_ = r.seq;
-    }
-    return {};
-  }
+  std::string chain(const WalRecord& r) { return chain_.check(r); }
 
   // Applies a chained record. Returns Ok, or Diverged with *why.
   RecoveryStatus apply(const WalRecord& r, std::string* why) {
@@ -188,26 +190,23 @@ class Replayer {
   // PLANTED BUG 3 (test_bugs.h): carry on at `next` (a clock or command record) as if the
   // records before it had never been logged: the chain and the engine's seq jump over them.
   void plantedResync(const WalRecord& next) {
-    lastInput_ = next.seq - 1;
-    clockPending_ = false;
+    chain_.restart(next.seq - 1);
     hasPendingClock_ = false;
     sawTrades_ = false;
     verified_ = 0;
-    if (e_->lastSeq() < lastInput_) e_->restoreCounters(lastInput_, e_->clock(), e_->totals());
+    if (e_->lastSeq() < chain_.lastInput()) e_->restoreCounters(chain_.lastInput(), e_->clock(), e_->totals());
   }
 #endif
 
-  uint64_t lastInput() const { return lastInput_; }
+  uint64_t lastInput() const { return chain_.lastInput(); }
   // The last applied command logged some of its trades but not all replay produced.
   bool tradesCutShort() const { return applied_ && sawTrades_ && verified_ < e_->trades().size(); }
-  bool clockPending() const { return clockPending_; }
+  bool clockPending() const { return chain_.clockPending(); }
 
  private:
   MatchingEngine* e_;
   RecoveryResult* out_;
-  bool started_ = false;
-  uint64_t lastInput_ = 0;
-  bool clockPending_ = false;
+  SeqChain chain_;
   int64_t pendingClock_ = 0;
   bool hasPendingClock_ = false;
   size_t verified_ = 0;

@@ -16,6 +16,7 @@
 
 #include "file_layer.h"
 #include "matching_engine.h"
+#include "wal_format.h"
 
 namespace durabook {
 
@@ -73,6 +74,29 @@ std::string segment_file_name(uint64_t firstSeq);
 bool parse_segment_file_name(const std::string& name, uint64_t* firstSeq);
 // Parses `<prefix><20 digits><suffix>` (the shape of segment and snapshot names).
 bool parse_numbered_file_name(const std::string& name, const char* prefix, const char* suffix, uint64_t* seq);
+
+// The log's sequence chain, as recovery and the inspector check it: commands rise by exactly
+// one; a CLOCK record carries the seq of the command it precedes (at most one before it); the
+// TRADE records of a command carry that command's seq. The first record fixes the start.
+class SeqChain {
+ public:
+  // Takes the next record; returns an empty string, or what is wrong with its seq.
+  std::string check(const WalRecord& r);
+  bool started() const { return started_; }
+  uint64_t lastInput() const { return lastInput_; }  // seq of the last command record
+  uint64_t expected() const { return lastInput_ + 1; }
+  bool clockPending() const { return clockPending_; }  // a CLOCK still waits for its command
+  // Continues as if the last command had been `lastInput` (the planted-bug hook only).
+  void restart(uint64_t lastInput) {
+    lastInput_ = lastInput;
+    clockPending_ = false;
+  }
+
+ private:
+  bool started_ = false;
+  uint64_t lastInput_ = 0;
+  bool clockPending_ = false;
+};
 
 // Replays the WAL in opts.dir into `engine`, which holds the state after its lastSeq() (an
 // empty engine, or one loaded from a snapshot): records up to engine->lastSeq() are checked
