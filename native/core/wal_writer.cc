@@ -1,5 +1,6 @@
 #include "wal_writer.h"
 
+#include "journal_records.h"
 #include "wal_recovery.h"
 
 #include <sched.h>
@@ -351,72 +352,14 @@ void WalWriter::publish(uint64_t seq) {
 
 // --- producer side (matching thread) ----------------------------------------------------------
 
-void WalWriter::logClock(uint64_t seq, int64_t ts) {
-  WalRecord r{};
-  r.type = WalType::Clock;
-  r.seq = seq;
-  r.clock.ts_us = ts;
-  append(r);
-}
-
-void WalWriter::logNew(uint64_t seq, const NewOrderCmd& c) {
-  WalRecord r{};
-  r.type = WalType::New;
-  r.seq = seq;
-  r.new_order.id = c.id;
-  r.new_order.price = c.price;
-  r.new_order.qty = c.qty;
-  r.new_order.symbol = c.symbol;
-  r.new_order.side = c.side == Side::Sell ? WalSide::Sell : WalSide::Buy;
-  r.new_order.tif = static_cast<WalTif>(static_cast<uint8_t>(c.tif));
-  r.new_order.market = c.market;
-  r.new_order.post_only = c.postOnly;
-  r.new_order.has_price = c.hasPrice;
-  append(r);
-}
-
-void WalWriter::logCancel(uint64_t seq, int64_t id) {
-  WalRecord r{};
-  r.type = WalType::Cancel;
-  r.seq = seq;
-  r.cancel.id = id;
-  append(r);
-}
-
-void WalWriter::logModify(uint64_t seq, const ModifyCmd& c) {
-  WalRecord r{};
-  r.type = WalType::Modify;
-  r.seq = seq;
-  r.modify.id = c.id;
-  r.modify.price = c.price;
-  r.modify.qty = c.qty;
-  r.modify.has_price = c.hasPrice;
-  r.modify.has_qty = c.hasQty;
-  append(r);
-}
-
+void WalWriter::logClock(uint64_t seq, int64_t ts) { append(wal_clock_record(seq, ts)); }
+void WalWriter::logNew(uint64_t seq, const NewOrderCmd& c) { append(wal_new_record(seq, c)); }
+void WalWriter::logCancel(uint64_t seq, int64_t id) { append(wal_cancel_record(seq, id)); }
+void WalWriter::logModify(uint64_t seq, const ModifyCmd& c) { append(wal_modify_record(seq, c)); }
 void WalWriter::logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) {
-  WalRecord r{};
-  r.type = WalType::AddSymbol;
-  r.seq = seq;
-  r.add_symbol.symbol = symbol;
-  // A name longer than the format allows keeps its true length so that encode_record refuses
-  // it (and the writer fails stop) instead of logging a silently shortened name.
-  r.add_symbol.name_len = static_cast<uint16_t>(name.size() > 0xffff ? 0xffff : name.size());
-  std::memcpy(r.add_symbol.name, name.data(), std::min(name.size(), kMaxSymbolNameLen));
-  append(r);
+  append(wal_add_symbol_record(seq, symbol, name));
 }
-
-void WalWriter::logTrade(uint64_t seq, const Trade& t) {
-  WalRecord r{};
-  r.type = WalType::Trade;
-  r.seq = seq;
-  r.trade.maker_id = t.makerId;
-  r.trade.taker_id = t.takerId;
-  r.trade.price = t.price;
-  r.trade.qty = t.qty;
-  append(r);
-}
+void WalWriter::logTrade(uint64_t seq, const Trade& t) { append(wal_trade_record(seq, t)); }
 
 void WalWriter::append(const WalRecord& r) {
   // Relaxed is enough: these flags only ever go from false to true, and acting on a stale

@@ -13,6 +13,7 @@
 
 #include "file_layer.h"
 #include "journal.h"
+#include "journal_records.h"
 #include "wal_format.h"
 #include "wal_recovery.h"  // segment_file_name
 
@@ -36,40 +37,22 @@ inline void removeDir(const std::string& dir) {
   ::rmdir(dir.c_str());
 }
 
-// The records of a command stream in the order and form the engine journals them.
+// The records of a command stream in the order and form the engine journals them (the same
+// mapping the WAL writer uses: journal_records.h).
 class CollectingJournal : public Journal {
  public:
   std::vector<WalRecord> recs;
   bool trades = true;  // wantsTrades(): whether the engine logs trade records
 
-  void logClock(uint64_t seq, int64_t ts) override { push(WalType::Clock, seq).clock.ts_us = ts; }
-  void logNew(uint64_t seq, const NewOrderCmd& c) override {
-    push(WalType::New, seq).new_order = WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol,
-                                                c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
-                                                static_cast<WalTif>(c.tif), c.market, c.postOnly, c.hasPrice};
-  }
-  void logCancel(uint64_t seq, int64_t id) override { push(WalType::Cancel, seq).cancel.id = id; }
-  void logModify(uint64_t seq, const ModifyCmd& m) override {
-    push(WalType::Modify, seq).modify = WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
-  }
+  void logClock(uint64_t seq, int64_t ts) override { recs.push_back(wal_clock_record(seq, ts)); }
+  void logNew(uint64_t seq, const NewOrderCmd& c) override { recs.push_back(wal_new_record(seq, c)); }
+  void logCancel(uint64_t seq, int64_t id) override { recs.push_back(wal_cancel_record(seq, id)); }
+  void logModify(uint64_t seq, const ModifyCmd& m) override { recs.push_back(wal_modify_record(seq, m)); }
   void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override {
-    WalAddSymbol& a = push(WalType::AddSymbol, seq).add_symbol;
-    a.symbol = symbol;
-    a.name_len = static_cast<uint16_t>(name.size());
-    std::memcpy(a.name, name.data(), name.size());
+    recs.push_back(wal_add_symbol_record(seq, symbol, name));
   }
-  void logTrade(uint64_t seq, const Trade& t) override {
-    push(WalType::Trade, seq).trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
-  }
+  void logTrade(uint64_t seq, const Trade& t) override { recs.push_back(wal_trade_record(seq, t)); }
   bool wantsTrades() const override { return trades; }
-
- private:
-  WalRecord& push(WalType t, uint64_t seq) {
-    WalRecord& r = recs.emplace_back();
-    r.type = t;
-    r.seq = seq;
-    return r;
-  }
 };
 
 // Where writeSegments put a record: the file (index into *files) and the byte offset in it.
