@@ -10,28 +10,13 @@
 
 #include "check.h"
 #include "crash_sim_file_layer.h"
+#include "scratch_dir.h"
 
 using namespace durabook;
+using test::exists;
+using test::removeDir;
 
 namespace {
-
-std::string makeTempDir() {
-  char tmpl[] = "/tmp/durabook-cs-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  return d ? d : "";
-}
-
-void removeTree(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-  ::rmdir(dir.c_str());
-}
-
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
 
 std::string slurp(const std::string& p) {
   uint64_t size = 0;
@@ -67,7 +52,7 @@ Setup start(CrashSimFileLayer* fs, const std::string& dir, const std::string& sy
 }  // namespace
 
 TEST(crash_sim_drop_unsynced_keeps_exactly_the_synced_state) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("cs");
   REQUIRE(!dir.empty());
   CrashSimFileLayer fs(posix_file_layer(), {0, CrashPolicy::kDropUnsynced, 7, false});
   Setup s = start(&fs, dir, "synced-data");
@@ -101,7 +86,7 @@ TEST(crash_sim_drop_unsynced_keeps_exactly_the_synced_state) {
   fs.close(fd2);
   CHECK_EQ(slurp(s.path), std::string("synced-data"));
   CHECK(!exists(dir + "/late"));
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(crash_sim_keep_prefix_leaves_a_prefix_of_the_unsynced_writes) {
@@ -110,7 +95,7 @@ TEST(crash_sim_keep_prefix_leaves_a_prefix_of_the_unsynced_writes) {
   const std::vector<std::string> prefixes = {"....", "A...", "AB..", "ABC."};
   std::vector<bool> seen(prefixes.size(), false);
   for (uint64_t seed = 1; seed <= 40; ++seed) {
-    const std::string dir = makeTempDir();
+    const std::string dir = test::makeScratchDir("cs");
     CrashSimFileLayer fs(posix_file_layer(), {0, CrashPolicy::kKeepPrefix, seed, false});
     Setup s = start(&fs, dir, "....");
     put(&fs, s.fd, "A", 0);
@@ -127,7 +112,7 @@ TEST(crash_sim_keep_prefix_leaves_a_prefix_of_the_unsynced_writes) {
     }
     CHECK(ok);
     fs.close(s.fd);
-    removeTree(dir);
+    removeDir(dir);
   }
   for (bool b : seen) CHECK(b);
 }
@@ -138,7 +123,7 @@ TEST(crash_sim_torn_write_tears_the_last_write) {
   // bytes, zeros or garbage. All three variants show up across seeds.
   int partial = 0, zeros = 0, garbage = 0;
   for (uint64_t seed = 1; seed <= 60; ++seed) {
-    const std::string dir = makeTempDir();
+    const std::string dir = test::makeScratchDir("cs");
     CrashSimFileLayer fs(posix_file_layer(), {0, CrashPolicy::kTornWrite, seed, false});
     Setup s = start(&fs, dir, "0123456789");
     put(&fs, s.fd, "abcd", 0);
@@ -159,7 +144,7 @@ TEST(crash_sim_torn_write_tears_the_last_write) {
     CHECK_EQ(fs.report().writesTorn, uint64_t{1});
     CHECK_EQ(fs.report().writesKept, uint64_t{1});
     fs.close(s.fd);
-    removeTree(dir);
+    removeDir(dir);
   }
   CHECK(partial > 0);
   CHECK(zeros > 0);
@@ -169,7 +154,7 @@ TEST(crash_sim_torn_write_tears_the_last_write) {
 TEST(crash_sim_extend_zeros_keeps_the_size_not_the_data) {
   int extended = 0, whole = 0;
   for (uint64_t seed = 1; seed <= 30; ++seed) {
-    const std::string dir = makeTempDir();
+    const std::string dir = test::makeScratchDir("cs");
     CrashSimFileLayer fs(posix_file_layer(), {0, CrashPolicy::kExtendZeros, seed, false});
     Setup s = start(&fs, dir, "head");
     put(&fs, s.fd, "tail", 4);
@@ -179,14 +164,14 @@ TEST(crash_sim_extend_zeros_keeps_the_size_not_the_data) {
     else if (got == "headtail") ++whole;
     else CHECK_EQ(got, std::string("head + zeros or headtail"));
     fs.close(s.fd);
-    removeTree(dir);
+    removeDir(dir);
   }
   CHECK(extended > 0);
   CHECK(whole > 0);
 }
 
 TEST(crash_sim_lose_names_undoes_unsynced_creates_renames_unlinks) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("cs");
   CrashSimFileLayer fs(posix_file_layer(), {0, CrashPolicy::kLoseNames, 3, false});
   FileLayer* posix = posix_file_layer();
   // A file whose name was synced, then renamed over by a fully synced temp file (the rename
@@ -224,11 +209,11 @@ TEST(crash_sim_lose_names_undoes_unsynced_creates_renames_unlinks) {
   CHECK_EQ(slurp(dir + "/tmp2"), std::string("unsynced-but-kept"));
   CHECK_EQ(fs.report().namesUndone, uint64_t{3});  // the rename, the create, the unlink
   fs.close(dfd);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(crash_sim_directory_sync_makes_names_durable) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("cs");
   CrashSimFileLayer fs(posix_file_layer(), {0, CrashPolicy::kDropUnsynced, 1, false});
   int fd = -1;
   REQUIRE(fs.open(dir + "/wal-next.tmp", kOpenCreate | kOpenTruncate, &fd) == 0);
@@ -242,13 +227,13 @@ TEST(crash_sim_directory_sync_makes_names_durable) {
   CHECK(!exists(dir + "/wal-next.tmp"));
   CHECK_EQ(fs.report().namesUndone, uint64_t{0});
   fs.close(fd);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(crash_sim_crash_point_is_the_nth_mutating_call) {
   // Calls: 1 open-create, 2 pwritev, 3 fdatasync, 4 fsyncDir, 5 pwritev (crash: it lands as an
   // unsynced write, kept or not by the policy; here dropped).
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("cs");
   CrashSimFileLayer fs(posix_file_layer(), {5, CrashPolicy::kDropUnsynced, 1, false});
   int fd = -1;
   REQUIRE(fs.open(dir + "/f", kOpenCreate, &fd) == 0);
@@ -273,24 +258,24 @@ TEST(crash_sim_crash_point_is_the_nth_mutating_call) {
   fs.crashNow();                               // no second power loss
   CHECK_EQ(fs.report().atCall, uint64_t{5});
   fs.close(fd);
-  removeTree(dir);
+  removeDir(dir);
 
   // A crashing fdatasync does not complete: what it would have synced is still at risk.
-  const std::string dir2 = makeTempDir();
+  const std::string dir2 = test::makeScratchDir("cs");
   CrashSimFileLayer fs2(posix_file_layer(), {3, CrashPolicy::kDropUnsynced, 1, false});
   REQUIRE(fs2.open(dir2 + "/f", kOpenCreate, &fd) == 0);
   put(&fs2, fd, "data", 0);
   CHECK_EQ(fs2.fdatasync(fd), EIO);
   CHECK(!exists(dir2 + "/f"));  // the create was never covered by a directory sync either
   fs2.close(fd);
-  removeTree(dir2);
+  removeDir(dir2);
 }
 
 TEST(crash_sim_failed_fdatasync_loses_the_writes_for_good) {
   // Linux after writeback EIO: the pages are clean, a later fdatasync "succeeds", and a power
   // loss shows the old bytes, whatever the policy.
   for (CrashPolicy p : {CrashPolicy::kLoseNames, CrashPolicy::kKeepPrefix, CrashPolicy::kTornWrite}) {
-    const std::string dir = makeTempDir();
+    const std::string dir = test::makeScratchDir("cs");
     CrashSimFileLayer fs(posix_file_layer(), {0, p, 9, false});
     Setup s = start(&fs, dir, "aaaa");
     fs.addFault(FaultRule::nthCall(FileOp::kFdatasync, 1, EIO));  // the next fdatasync
@@ -304,12 +289,12 @@ TEST(crash_sim_failed_fdatasync_loses_the_writes_for_good) {
     CHECK_EQ(slurp(s.path), std::string("aaaC"));
     CHECK_EQ(fs.report().writesLostBySyncError, uint64_t{1});
     fs.close(s.fd);
-    removeTree(dir);
+    removeDir(dir);
   }
 }
 
 TEST(crash_sim_truncation_and_acknowledgements) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("cs");
   CrashSimFileLayer fs(posix_file_layer(), {0, CrashPolicy::kDropUnsynced, 1, false});
   Setup s = start(&fs, dir, "0123456789");
   CHECK_EQ(fs.ftruncate(s.fd, 4), 0);
@@ -326,7 +311,7 @@ TEST(crash_sim_truncation_and_acknowledgements) {
   CHECK_EQ(slurp(s.path), std::string("0123456789"));
   fs.close(fd);
   fs.close(s.fd);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(crash_sim_policy_names_round_trip) {

@@ -11,31 +11,13 @@
 
 #include "check.h"
 #include "file_layer.h"
+#include "scratch_dir.h"
 
 using namespace durabook;
-
-namespace {
-
-std::string makeTempDir() {
-  char tmpl[] = "/tmp/durabook-fl-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  return d ? d : "";
-}
-
-void removeTree(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) {
-    const std::string p = dir + "/" + n;
-    if (::unlink(p.c_str()) != 0) removeTree(p);
-  }
-  ::rmdir(dir.c_str());
-}
-
-}  // namespace
+using test::removeDir;
 
 TEST(file_layer_posix_roundtrip) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("fl");
   REQUIRE(!dir.empty());
   FileLayer* fs = posix_file_layer();
   const std::string a = dir + "/a";
@@ -82,11 +64,11 @@ TEST(file_layer_posix_roundtrip) {
   CHECK_EQ(fs->unlink(dir + "/b"), 0);
   CHECK_EQ(fs->unlink(dir + "/b"), ENOENT);
   CHECK_EQ(fs->fileSize(dir + "/b", &size), ENOENT);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(file_layer_posix_large_write_is_complete) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("fl");
   REQUIRE(!dir.empty());
   FileLayer* fs = posix_file_layer();
   int fd = -1;
@@ -100,13 +82,13 @@ TEST(file_layer_posix_large_write_is_complete) {
   CHECK_EQ(got, data.size());
   CHECK(back == data);
   fs->close(fd);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 #if defined(DURABOOK_TEST_HOOKS)
 
 TEST(file_layer_fault_nth_and_after) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("fl");
   REQUIRE(!dir.empty());
   FaultInjectingFileLayer fl(posix_file_layer());
   int fd = -1;
@@ -135,11 +117,11 @@ TEST(file_layer_fault_nth_and_after) {
   fl.clearFaults();
   CHECK_EQ(fl.fdatasync(fd), 0);
   fl.close(fd);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(file_layer_fault_on_path_and_trace) {
-  const std::string dir = makeTempDir();
+  const std::string dir = test::makeScratchDir("fl");
   REQUIRE(!dir.empty());
   FaultInjectingFileLayer fl(posix_file_layer());
   fl.addFault(FaultRule::onPath(FileOp::kOpen, "forbidden", EACCES));
@@ -172,7 +154,7 @@ TEST(file_layer_fault_on_path_and_trace) {
   fl.clearTrace();
   CHECK(fl.trace().empty());
   CHECK_EQ(std::string(to_string(FileOp::kFdatasync)), std::string("fdatasync"));
-  removeTree(dir);
+  removeDir(dir);
 }
 
 #endif  // DURABOOK_TEST_HOOKS

@@ -15,28 +15,13 @@
 #include "wal_format.h"
 #include "wal_recovery.h"
 #include "wal_writer.h"
+#include "scratch_dir.h"
 
 using namespace durabook;
+using test::exists;
+using test::removeDir;
 
 namespace {
-
-std::string tempDir() {
-  char tmpl[] = "/tmp/durabook-plr-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  return d ? d : "";
-}
-
-void removeDir(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-  ::rmdir(dir.c_str());
-}
-
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
 
 size_t put(std::vector<uint8_t>* seg, const WalRecord& r) {
   uint8_t buf[kMaxRecordSize];
@@ -79,7 +64,7 @@ void writeFile(const std::string& path, const std::vector<uint8_t>& bytes) {
 // one; the next command's clock record then followed it, and every later open() refused the
 // log (WAL_CORRUPT: "seq S where S was expected") — acknowledged commands included.
 TEST(recovery_orphan_clock_at_the_end_of_a_full_segment_is_cut) {
-  const std::string dir = tempDir();
+  const std::string dir = test::makeScratchDir("plr");
   REQUIRE(!dir.empty());
   const uint64_t segBytes = 64 << 10;
   std::vector<uint8_t> seg(kSegmentHeaderSize);

@@ -22,6 +22,7 @@
 
 using namespace durabook;
 using test::CollectingJournal;  // the expected side of every comparison
+using test::removeDir;
 
 namespace {
 
@@ -38,13 +39,6 @@ std::string makeTempDir(bool real_disk = false) {
   std::string tmpl = shm ? "/dev/shm/durabook-wal-XXXXXX" : "/tmp/durabook-wal-XXXXXX";
   const char* d = mkdtemp(tmpl.data());
   return d ? d : "";
-}
-
-void removeTree(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-  ::rmdir(dir.c_str());
 }
 
 template <typename Pred>
@@ -285,7 +279,7 @@ TEST(wal_writer_records_roundtrip_across_segments) {
     CHECK_EQ(s.fileSize, uint64_t{64 << 10});
     CHECK_EQ(s.header.version, kWalFormatVersion);
   }
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_tiny_ring_two_threads_lose_nothing) {
@@ -320,7 +314,7 @@ TEST(wal_writer_tiny_ring_two_threads_lose_nothing) {
     std::vector<ReadSegment> segs;
     CHECK(readLog(dir, &got, &segs));
     CHECK(sameRecords(got, expected(1, kStressSeqs)));
-    removeTree(dir);
+    removeDir(dir);
   }
 }
 
@@ -438,7 +432,7 @@ TEST(wal_writer_durable_watermark_only_after_covering_sync) {
     CHECK(trace[i].path.find("wal-next.tmp") != std::string::npos);
     CHECK(trace[i + 1].op == FileOp::kFsyncDir && trace[i + 1].path == dir);
   }
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_async_count_trigger) {
@@ -463,7 +457,7 @@ TEST(wal_writer_async_count_trigger) {
   CHECK_EQ(segmentSyncs(fl) - syncs0, uint64_t{5});  // one sync per 100 records
   CHECK_EQ(w->stats().batches, uint64_t{5});                     // and one write
   CHECK(w->close().ok());
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_async_flush_spans_segment_switch) {
@@ -493,7 +487,7 @@ TEST(wal_writer_async_flush_spans_segment_switch) {
   CHECK(readLog(dir, &recs, &segs));
   CHECK_EQ(recs.size(), size_t{2800});
   CHECK_EQ(segs.size(), size_t{2});
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_async_time_trigger) {
@@ -523,7 +517,7 @@ TEST(wal_writer_async_time_trigger) {
   CHECK_EQ(segmentSyncs(fl) - syncs0, uint64_t{2});
   CHECK_EQ(w->stats().batches - batches0, uint64_t{2});
   CHECK(w->close().ok());
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_request_wake_once_per_sync) {
@@ -556,7 +550,7 @@ TEST(wal_writer_request_wake_once_per_sync) {
   CHECK(durable_calls.load() <= 2);
   CHECK(w->close().ok());
   CHECK_EQ(failure_calls.load(), 0);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 namespace {
@@ -625,7 +619,7 @@ TEST(wal_writer_eio_on_fdatasync_fails_stop) {
   // the temp file; so: the 3rd record batch).
   fl.addFault(FaultRule{FileOp::kFdatasync, EIO, 3, false, "/wal-0"});
   checkFailStop(fl, dir, EIO, "fdatasync");
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_enospc_on_write_fails_stop) {
@@ -634,7 +628,7 @@ TEST(wal_writer_enospc_on_write_fails_stop) {
   FaultInjectingFileLayer fl(posix_file_layer());
   fl.addFault(FaultRule{FileOp::kPwritev, ENOSPC, 4, true, "/wal-0"});
   checkFailStop(fl, dir, ENOSPC, "pwritev");
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_failure_releases_parked_producer) {
@@ -675,7 +669,7 @@ TEST(wal_writer_failure_releases_parked_producer) {
   CHECK_EQ(w->error().err, EIO);
   CHECK_EQ(w->durableSeq(), uint64_t{0});
   CHECK_EQ(w->close().err, EIO);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_rename_failure_at_switch_fails_stop) {
@@ -694,7 +688,7 @@ TEST(wal_writer_rename_failure_at_switch_fails_stop) {
   CHECK(frozen > 0 && frozen < 3000);  // the first segment's records made it
   CHECK_EQ(w->close().op, std::string("rename"));
   CHECK_EQ(w->durableSeq(), frozen);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_open_refuses_bad_dirs) {
@@ -712,7 +706,7 @@ TEST(wal_writer_open_refuses_bad_dirs) {
     CHECK_EQ(st.op, std::string("mkdir"));
     CHECK_EQ(st.path, dir + "/file/wal");
     CHECK(w == nullptr);
-    removeTree(dir);
+    removeDir(dir);
   }
   // A directory in which files cannot be created (injected: the tests may run as root).
   {
@@ -729,7 +723,7 @@ TEST(wal_writer_open_refuses_bad_dirs) {
     std::vector<std::string> names;
     posix_file_layer()->listDir(dir, &names);
     CHECK(names.empty());
-    removeTree(dir);
+    removeDir(dir);
   }
   // A parent that does not exist.
   {
@@ -749,7 +743,7 @@ TEST(wal_writer_open_refuses_bad_dirs) {
     const WalStatus st = WalWriter::open(o, std::nullopt, &w);
     CHECK_EQ(st.err, EEXIST);
     CHECK(w == nullptr);
-    removeTree(dir);
+    removeDir(dir);
   }
   // Pinning: a CPU that exists, and two that do not.
   {
@@ -763,7 +757,7 @@ TEST(wal_writer_open_refuses_bad_dirs) {
     CHECK(w->close().ok());
     CHECK_EQ(w->durableSeq(), uint64_t{1});
     w.reset();
-    removeTree(dir);
+    removeDir(dir);
   }
   for (int cpu : {1000, 100000}) {
     const std::string dir = makeTempDir();
@@ -778,7 +772,7 @@ TEST(wal_writer_open_refuses_bad_dirs) {
     std::vector<std::string> names;
     posix_file_layer()->listDir(dir, &names);
     CHECK(names.empty());  // refused before creating anything
-    removeTree(dir);
+    removeDir(dir);
   }
   // Options out of range.
   {
@@ -833,7 +827,7 @@ TEST(wal_writer_resume_appends_after_torn_tail) {
   w.reset();
   CHECK_EQ(WalWriter::open(o, WalResume{last.path, 12, 2506}, &w).err, EINVAL);
   CHECK_EQ(WalWriter::open(o, WalResume{last.path, end + 3, 2506}, &w).err, EINVAL);
-  removeTree(dir);
+  removeDir(dir);
 }
 
 TEST(wal_writer_sequence_gap_fails_stop) {
@@ -849,7 +843,7 @@ TEST(wal_writer_sequence_gap_fails_stop) {
   CHECK_EQ(w->error().err, EINVAL);
   CHECK(w->durableSeq() <= 1);
   w->close();
-  removeTree(dir);
+  removeDir(dir);
 }
 
 #endif  // DURABOOK_TEST_HOOKS

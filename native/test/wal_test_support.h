@@ -1,6 +1,7 @@
-// Helpers shared by the WAL tests (test_wal_recovery, test_wal_inspect, test_wal_fuzz) and the
-// libFuzzer target native/fuzz/wal_recovery_fuzz.cc: scratch directories, and a Journal that
-// keeps what an engine logs as WalRecords, so a test can build a log without the writer thread.
+// Helpers shared by the WAL tests (test_wal_recovery, test_wal_inspect, test_wal_fuzz,
+// test_wal_writer) and the libFuzzer target native/fuzz/wal_recovery_fuzz.cc: a Journal that
+// keeps what an engine logs as WalRecords (a log without the writer thread), segment files
+// written from records, and the scratch directories of scratch_dir.h.
 #pragma once
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,28 +15,11 @@
 #include "file_layer.h"
 #include "journal.h"
 #include "journal_records.h"
+#include "scratch_dir.h"
 #include "wal_format.h"
 #include "wal_recovery.h"  // segment_file_name
 
 namespace durabook::test {
-
-// A fresh directory under /tmp named after `what` ("" if mkdtemp failed).
-inline std::string makeScratchDir(const char* what) {
-  std::string tmpl = std::string("/tmp/durabook-") + what + "-XXXXXX";
-  return mkdtemp(tmpl.data()) != nullptr ? tmpl : std::string();
-}
-
-// Removes the files of a flat directory (the WAL tests never make subdirectories).
-inline void clearDir(const std::string& dir) {
-  std::vector<std::string> names;
-  posix_file_layer()->listDir(dir, &names);
-  for (const auto& n : names) ::unlink((dir + "/" + n).c_str());
-}
-
-inline void removeDir(const std::string& dir) {
-  clearDir(dir);
-  ::rmdir(dir.c_str());
-}
 
 // The records of a command stream in the order and form the engine journals them (the same
 // mapping the WAL writer uses: journal_records.h).
