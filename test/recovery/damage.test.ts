@@ -15,9 +15,10 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectWal, runWal, verifyExitCode, verifyWal, type WalOutput, type WalRecordInfo } from '../../lib/cli/wal.js';
+import { inspectWal, runWal, verifyExitCode, verifyWal, type WalRecordInfo } from '../../lib/cli/wal.js';
 import { DurabookError, Engine } from '../../lib/index.js';
 import { Rng } from '../support/random-commands.js';
+import { captureWalOutput } from '../support/wal-output.js';
 import {
   bookOf,
   buildDir,
@@ -66,21 +67,6 @@ beforeAll(async () => {
   expect(snapshots).toEqual(base.snapshots.map((s) => snapName(s.seq)));
   expect(verifyWal(base.dir).whole).toBe(true);
 }, 120_000);
-
-function capture(): WalOutput & { out: string; err: string } {
-  const c = {
-    out: '',
-    err: '',
-    write(s: string) {
-      c.out += s;
-      return true;
-    },
-    error(s: string) {
-      c.err += s;
-    },
-  };
-  return c;
-}
 
 async function open(dir: string, durability: 'none' | 'durable' = 'none'): Promise<Engine | DurabookError> {
   try {
@@ -163,7 +149,7 @@ describe('random damage', () => {
       const v = verifyWal(d);
       const code = verifyExitCode(v);
       // The CLI on the same directory says the same.
-      const cli = capture();
+      const cli = captureWalOutput();
       expect(await runWal(['verify', d, '--json'], cli), what).toBe(code);
       expect(JSON.parse(cli.out).openClean, what).toBe(v.openClean);
       const durability = rng.chance(0.25) ? 'durable' : 'none';

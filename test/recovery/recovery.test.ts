@@ -4,10 +4,11 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectWal, runWal, verifyWal, type WalOutput, type WalRecordInfo } from '../../lib/cli/wal.js';
+import { inspectWal, runWal, verifyWal, type WalRecordInfo } from '../../lib/cli/wal.js';
 import { DurabookError, Engine } from '../../lib/index.js';
 import type { RecoveryMode } from '../../lib/types.js';
 import { CommandStream, type Command } from '../support/random-commands.js';
+import { captureWalOutput } from '../support/wal-output.js';
 import { bookOf, buildDir, type BuiltDir, copyDir, flipBit, K, ReferencePrefixes, removeTempDirs, SEGMENT_BYTES, SYMBOLS, tempDir } from './fixture.js';
 
 afterAll(removeTempDirs);
@@ -21,21 +22,6 @@ async function openWith(dir: string, recovery: RecoveryMode): Promise<Engine | D
     if (err instanceof DurabookError) return err;
     throw err;
   }
-}
-
-function capture(): WalOutput & { out: string; err: string } {
-  const c = {
-    out: '',
-    err: '',
-    write(s: string) {
-      c.out += s;
-      return true;
-    },
-    error(s: string) {
-      c.err += s;
-    },
-  };
-  return c;
 }
 
 function records(dir: string): WalRecordInfo[] {
@@ -340,7 +326,7 @@ describe('snapshot pruning', () => {
 describe('durabook wal dump and stats', () => {
   it('dump prints every record in log order, one line each; --from, --limit and --json', async () => {
     const all = records(base.dir);
-    const c = capture();
+    const c = captureWalOutput();
     expect(await runWal(['dump', base.dir], c)).toBe(0);
     const lines = c.out.trimEnd().split('\n');
     expect(lines.length).toBe(all.length);
@@ -355,7 +341,7 @@ describe('durabook wal dump and stats', () => {
     expect(line).toContain(`id=${aNew.id} ${aNew.side} limit ${aNew.tif} price=${aNew.price} qty=${aNew.qty}`);
     expect(line).toMatch(/ NEW +[A-Z]+ id=/); // symbol names resolved from the snapshot
     const from = base.snapshots[1].seq + 10;
-    const j = capture();
+    const j = captureWalOutput();
     expect(await runWal(['dump', base.dir, '--from', String(from), '--limit', '25', '--json'], j)).toBe(0);
     const recs = j.out.trimEnd().split('\n').map((l) => JSON.parse(l) as WalRecordInfo);
     expect(recs.length).toBe(25);
@@ -369,7 +355,7 @@ describe('durabook wal dump and stats', () => {
     const d = tempDir();
     copyDir(base.dir, d);
     flipBit(join(d, victim.segment), victim.offset + 20, 0);
-    const c = capture();
+    const c = captureWalOutput();
     expect(await runWal(['dump', d], c)).toBe(1);
     expect(c.out.trimEnd().split('\n').length).toBe(all.indexOf(victim));
     expect(c.err).toContain(`${join(d, victim.segment)} at byte ${victim.offset}`);
@@ -377,7 +363,7 @@ describe('durabook wal dump and stats', () => {
 
   it('stats: segments, records by type, bytes, first and last seq, snapshots', async () => {
     const all = records(base.dir);
-    const c = capture();
+    const c = captureWalOutput();
     expect(await runWal(['stats', base.dir, '--json'], c)).toBe(0);
     const s = JSON.parse(c.out);
     const segNames = readdirSync(base.dir).filter((n) => /^wal-\d{20}\.log$/.test(n)).sort();
@@ -393,7 +379,7 @@ describe('durabook wal dump and stats', () => {
     expect(s.snapshots.map((x: { name: string; seq: number; ok: boolean }) => [x.name, x.seq, x.ok])).toEqual(
       base.snapshots.map((x) => [snapName(x.seq), x.seq, true]),
     );
-    const text = capture();
+    const text = captureWalOutput();
     expect(await runWal(['stats', base.dir, '--check-snapshots'], text)).toBe(0);
     expect(text.out).toContain(`last ${base.lastSeq.toLocaleString('en-US')}`);
     expect(text.out).toContain('checked');
