@@ -462,10 +462,12 @@ void WalWriter::parkWriter(uint64_t wake_at, int64_t timeout_ns) {
 void WalWriter::run() {
   const bool async = options_.mode == WalMode::Async;
   const int64_t flush_ns = static_cast<int64_t>(options_.asyncFlushMs) * 1'000'000;
+  // Durable: spin/yield rounds on an empty ring. Async: empty windows slept through in a row.
   unsigned idle = 0;
-  // Async: when the writer first saw the oldest record now in the ring (0: none seen yet).
-  // The writer cannot see a record arrive while it is blocked in a sync, so the flush window
-  // of a record counts from when the writer is first free to notice it.
+  // Async: when the current flush window opened (0: none open). Either when the writer went
+  // to sleep on an empty ring (so a record arriving during that sleep waits at most
+  // asyncFlushMs), or when it first saw a record it had not slept for (it cannot see a record
+  // arrive while it is blocked in a sync, so such a window counts from when it is free).
   int64_t window_start = 0;
   // Async: a flush that stopped at the end of a segment still owes the records that did not
   // fit; they are flushed into the new segment at once, not given a window of their own.
@@ -527,7 +529,8 @@ void WalWriter::run() {
       // parked). Sleep until the count trigger (the producer wakes us) or the window closes.
       // An empty ring starts the window now: a record that arrives while we sleep has then
       // waited at most asyncFlushMs when the timeout fires, and the producer pays no wake for
-      // it. After kAsyncIdleParks empty windows in a row, sleep until the next record.
+      // it. After kAsyncIdleParks empty windows in a row, sleep until the next record; the
+      // window is then long past, so that record (and whatever came with it) goes at once.
       if (avail == 0) {
         if (idle >= kAsyncIdleParks) {
           parkWriter(popped_ + 1, -1);
