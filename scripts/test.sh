@@ -9,7 +9,8 @@
 #
 # Every stage runs even when an earlier one failed (a failing core test does not hide the
 # vitest results); the exit status is non-zero if any failed, and the failed stages are named.
-# The last line adds up what the test runners reported ("total: N passed, N failed"): the
+# The last line adds up what the test runners reported, as the bare "N passed, N failed" line
+# that CI reads (with a "total:" word before it, CI's record said the run had no test): the
 # core runner's "core: N passed, N failed" lines, vitest's "Tests N passed | N failed" lines
 # (the sanitizer stage runs both again), one check for the type check and one per libFuzzer
 # target; a stage that failed without reporting a failed test counts as one failure.
@@ -54,5 +55,5 @@ fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "test.sh: FAILED: ${failed[*]}" >&2
 fi
-echo "total: $passed_total passed, $failed_total failed"
+echo "$passed_total passed, $failed_total failed"
 [[ ${#failed[@]} -eq 0 ]]
