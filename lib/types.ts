@@ -188,6 +188,8 @@ export interface WalStats {
   segments: number;
   ringHighWater: number;
   producerWaits: number;
+  /** Times the matching thread woke the parked writer (each a futex wake: a syscall on the matching thread). */
+  writerWakes: number;
   durableSeq: number;
 }
 

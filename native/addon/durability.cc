@@ -174,6 +174,7 @@ Napi::Value WalStatsJs(const Napi::CallbackInfo& info) {
   o.Set("segments", static_cast<double>(s.segments));
   o.Set("ringHighWater", static_cast<double>(s.ringHighWater));
   o.Set("producerWaits", static_cast<double>(s.producerWaits));
+  o.Set("writerWakes", static_cast<double>(s.writerWakes));
   o.Set("durableSeq", static_cast<double>(h->wal->durableSeq()));
   return o;
 }

@@ -23,7 +23,9 @@
 // durable: when the ring is full the producer waits (spin, yield, park) until a sync frees
 // slots. Durable mode writes and syncs whatever is in the ring back to back (group commit).
 // Async mode leaves records in the ring until the window is due (asyncFlushRecords records,
-// capped at ringCapacity, or asyncFlushMs since the writer first saw the oldest of them), then
+// capped at ringCapacity, as seen when the writer wakes: under a steady stream it wakes when
+// the arrival rate says the count is reached, and at 1.5x the count at the latest; or
+// asyncFlushMs since the writer first saw the oldest of them), then
 // writes and syncs them with one pwritev and one fdatasync. What a crash (kill -9 or power
 // loss) can take in Async mode is therefore bounded by ringCapacity records (typically about
 // asyncFlushRecords; more only if records pile up while a sync is in progress) and by about
@@ -42,7 +44,9 @@
 // 32-bit epoch word. Each side wakes the other only when it is parked:
 //   - the producer after a commit, if the writer is parked and the ring has reached the
 //     writer's wake threshold (next record; in Async mode with a window open, the count
-//     trigger, so an open window costs no wake per record);
+//     trigger, so an open window costs no wake per record; and while records stream in, 1.5x
+//     the count trigger: the writer then times its own nap from the arrival rate, so a steady
+//     stream costs the producer no futex wake at all);
 //   - the writer after freeing slots, if the producer is parked on a full ring;
 //   - the writer on failure and close() on shutdown wake unconditionally.
 // Handshakes. "Store my flag, then load yours" on both sides (producer: tail, then
@@ -124,6 +128,7 @@ struct WalStats {
   uint64_t segments = 0;      // segments installed by this writer
   uint64_t ringHighWater = 0; // most slots ever seen in use (written-unsynced included)
   uint64_t producerWaits = 0; // Journal calls that found the ring full
+  uint64_t writerWakes = 0;   // futex wakes of the parked writer by the producer
 };
 
 class WalWriter final : public Journal {
@@ -211,6 +216,7 @@ class WalWriter final : public Journal {
   FileLayer* const files_;
   const bool log_trades_;
   const uint64_t record_trigger_;  // Async: sync at this many unsynced records
+  const uint64_t backstop_;        // Async: the producer's wake while the writer naps on a forecast
 
   SpscRing<Slot> ring_;
 
@@ -231,6 +237,7 @@ class WalWriter final : public Journal {
   std::atomic<bool> producer_parked_{false};
   std::atomic<uint32_t> space_epoch_{0};    // futex word the producer parks on
   std::atomic<uint64_t> producer_waits_{0};
+  std::atomic<uint64_t> writer_wakes_{0};
   std::atomic<bool> closed_{false};         // close() has begun; Journal calls are ignored
   // The watermark (writer writes once per sync) and the wake request (anyone writes).
   alignas(64) std::atomic<uint64_t> durable_seq_{0};
