@@ -134,6 +134,8 @@ export interface NativeAddon {
     res: Float64Array,
   ): NativeEngine;
   resHeader: number;
+  /** Pins the calling thread to one CPU (Linux); 0, or the errno. Used by `durabook bench --main-cpu`. */
+  pinCurrentThread(cpu: number): number;
   /** Test builds only: switch planted bugs on (native/core/test_bugs.h); returns the old mask. */
   setPlantedBugs?(mask: number): number;
 }

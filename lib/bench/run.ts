@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as immediate } from 'node:timers/promises';
 import { Engine } from '../engine.js';
+import { native } from '../native.js';
 import type { Durability, OrderStatus, WalStats } from '../types.js';
 import { BatchDriver, callOne, newTally, restingOrders, runCalls, runCallsTimed, statusRecord, tallyReport, type Tally } from './drivers.js';
 import { summarize, timerOverheadNs, type LatencySummary } from './latency.js';
@@ -45,6 +46,10 @@ export interface BenchOptions {
   restingTarget?: number;
   /** Unmeasured book-building commands: generated, default restingTarget; a file's first rows, default 0. */
   warmup?: number;
+  /** Pin the JS thread (which runs matching) to this CPU for the whole run. */
+  mainCpu?: number;
+  /** wal.writerCpu for async/durable runs. */
+  writerCpu?: number;
   /** Progress messages (the CLI passes one only when stderr is a TTY). */
   progress?: (message: string) => void;
 }
@@ -70,6 +75,10 @@ export interface BenchResult {
     workload: string;
     /** Generator's steady book size, or null for a workload file. */
     restingTarget: number | null;
+    /** CPU the JS thread was pinned to, or null. */
+    mainCpu: number | null;
+    /** CPU the WAL writer thread was pinned to, or null. */
+    writerCpu: number | null;
   };
   /** What the reports of the measured commands said (throughput pass). */
   counts: {
@@ -204,10 +213,18 @@ interface Session {
   driver: BatchDriver | undefined;
 }
 
-async function openSession(w: Workload, durability: Durability, api: BenchApi, batchSize: number): Promise<Session> {
+async function openSession(
+  w: Workload,
+  durability: Durability,
+  api: BenchApi,
+  batchSize: number,
+  writerCpu: number | undefined,
+): Promise<Session> {
   const names = symbolNames(w.symbols);
   const dir = durability === 'none' ? undefined : tempDir();
-  const engine = await Engine.open(dir === undefined ? { symbols: names } : { dir, durability, symbols: names });
+  const engine = await Engine.open(
+    dir === undefined ? { symbols: names } : { dir, durability, symbols: names, wal: { writerCpu: writerCpu ?? null } },
+  );
   const driver = api === 'batch' ? new BatchDriver(engine, w, names, batchSize) : undefined;
   // Warmup: builds the book through the same API as the measured commands.
   const t = newTally();
@@ -316,6 +333,11 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
   const rate = o.rate;
   if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be > 0, got ${rate}`);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  if (o.writerCpu !== undefined && durability === 'none') throw new RangeError('a writer CPU needs durability async or durable');
+  if (o.mainCpu !== undefined) {
+    const err = native().pinCurrentThread(o.mainCpu);
+    if (err !== 0) throw new RangeError(`cannot pin the JS thread to CPU ${o.mainCpu} (errno ${err})`);
+  }
 
   progress(o.workload ? `reading ${o.workload}` : 'generating the workload');
   const w = workload ?? loadWorkload(o);
@@ -326,7 +348,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
 
   // 1. Throughput.
   progress(`throughput pass: ${n} commands (${durability}, ${api})`);
-  let s = await openSession(w, durability, api, batchSize);
+  let s = await openSession(w, durability, api, batchSize, o.writerCpu);
   const tally = newTally();
   const t0 = performance.now();
   const lastSeq = s.driver ? s.driver.run(from, to, tally) : runCalls(s.engine, w, s.names, from, to, tally);
@@ -344,7 +366,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
   // 2. Latency.
   progress(`latency pass: ${n} commands (${rate === undefined ? 'closed loop' : `open loop at ${rate}/s`})`);
   const overhead = timerOverheadNs();
-  s = await openSession(w, durability, api, batchSize);
+  s = await openSession(w, durability, api, batchSize, o.writerCpu);
   const lat = new Float64Array(n);
   let ackLat: Float64Array | undefined;
   const t2 = newTally();
@@ -364,7 +386,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
     ackRate = DEFAULT_ACK_RATE;
     ackCount = Math.min(n, DEFAULT_ACK_COMMANDS);
     progress(`durable-ack pass: ${ackCount} commands, open loop at ${ackRate}/s`);
-    s = await openSession(w, durability, api, batchSize);
+    s = await openSession(w, durability, api, batchSize, o.writerCpu);
     ackLat = new Float64Array(ackCount);
     await openLoop(s, w, from, from + ackCount, ackRate, batchSize, newTally(), new Float64Array(ackCount), ackLat, true);
     await closeSession(s);
@@ -390,6 +412,8 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
       seed: w.params ? w.params.seed : null,
       workload: w.source,
       restingTarget: w.params ? w.params.restingTarget : null,
+      mainCpu: o.mainCpu ?? null,
+      writerCpu: o.writerCpu ?? null,
     },
     counts: {
       commands: tally.commands,

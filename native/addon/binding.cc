@@ -19,6 +19,10 @@
 // engine made the call site megamorphic and every call took V8's generic (C++ runtime) path.
 #include <napi.h>
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -353,6 +357,25 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
   return obj;
 }
 
+// pinCurrentThread(cpu): pins the calling thread (the JS thread that runs matching) to one CPU,
+// e.g. away from the WAL writer's and the disk interrupts' CPU in a benchmark. Returns 0 or
+// the errno (EINVAL for a CPU this process may not use).
+Napi::Value PinCurrentThread(const Napi::CallbackInfo& info) {
+  const double cpu = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  int err = EINVAL;
+#if defined(__linux__)
+  if (cpu >= 0 && cpu < CPU_SETSIZE && cpu == static_cast<int>(cpu)) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(static_cast<int>(cpu), &set);
+    err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
+#else
+  err = ENOTSUP;
+#endif
+  return Napi::Number::New(info.Env(), err);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* st = new std::shared_ptr<AddonState>(std::make_shared<AddonState>());
   napi_set_instance_data(
@@ -367,6 +390,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   shared("modify", RawMethod<Modify>, &(*st)->modifyFn);
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
   exports.Set("resHeader", Napi::Number::New(env, kResHeader));
+  exports.Set("pinCurrentThread", Napi::Function::New(env, PinCurrentThread, "pinCurrentThread"));
   registerWalTools(env, exports);
   registerDurabilityModule(env, exports);
   return exports;

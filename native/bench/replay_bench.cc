@@ -2,6 +2,11 @@
 // with no Node, no JS and no boundary crossing: the ceiling the batch API is compared against.
 //
 //   replay_bench FILE [--warmup N] [--batch N] [--repeat R] [--json]
+//                [--wal none|async|durable] [--ring SLOTS] [--main-cpu N] [--writer-cpu N]
+//
+// --wal attaches a WalWriter (default options, a fresh directory under /tmp, removed after
+// each repeat): the WAL's cost to the matching thread with no JS in the way. --main-cpu pins
+// the replaying thread, --writer-cpu the writer.
 //
 // The first N rows build the book and are not timed. Like the batch binding, the engine clock
 // is read (coarse clock) and the trade buffer cleared once per `--batch` commands (default 256);
@@ -14,13 +19,20 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <ctime>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "matching_engine.h"
+#include "wal_writer.h"
+
+#include <sched.h>
+#include <unistd.h>
 
 using namespace durabook;
 
@@ -175,6 +187,8 @@ int main(int argc, char** argv) {
   const char* path = nullptr;
   int64_t warmup = 0, batch = 256, repeat = 1;
   bool json = false;
+  std::string walMode = "none";
+  int64_t mainCpu = -1, writerCpu = -1, ringCapacity = 65536;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto num = [&](int64_t* out, int64_t min) {
@@ -185,8 +199,17 @@ int main(int argc, char** argv) {
     else if (a == "--batch") num(&batch, 1);
     else if (a == "--repeat") num(&repeat, 1);
     else if (a == "--json") json = true;
+    else if (a == "--wal" && i + 1 < argc) {
+      walMode = argv[++i];
+      if (walMode != "none" && walMode != "async" && walMode != "durable") die("--wal must be none, async or durable");
+    }
+    else if (a == "--main-cpu") num(&mainCpu, 0);
+    else if (a == "--writer-cpu") num(&writerCpu, 0);
+    else if (a == "--ring") num(&ringCapacity, 1);
     else if (a == "-h" || a == "--help") {
-      std::puts("usage: replay_bench FILE [--warmup N] [--batch N] [--repeat R] [--json]");
+      std::puts(
+          "usage: replay_bench FILE [--warmup N] [--batch N] [--repeat R] [--json]\n"
+          "                    [--wal none|async|durable] [--ring SLOTS] [--main-cpu N] [--writer-cpu N]");
       return 0;
     } else if (!path && a[0] != '-') path = argv[i];
     else die("unknown argument " + a);
@@ -198,9 +221,30 @@ int main(int argc, char** argv) {
 
   std::vector<double> rates;
   Outcome last;
+  if (mainCpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(static_cast<int>(mainCpu), &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) die("--main-cpu: " + std::string(std::strerror(errno)));
+  }
   for (int64_t rep = 0; rep < repeat; ++rep) {
     MatchingEngine e;
     Report r;
+    std::unique_ptr<WalWriter> wal;
+    std::string walDir;
+    if (walMode != "none") {
+      char tmpl[] = "/tmp/replay-bench-wal-XXXXXX";
+      if (!mkdtemp(tmpl)) die("mkdtemp failed");
+      walDir = tmpl;
+      WalWriterOptions o;
+      o.dir = walDir + "/wal";
+      o.mode = walMode == "async" ? WalMode::Async : WalMode::Durable;
+      o.writerCpu = static_cast<int>(writerCpu);
+      o.ringCapacity = static_cast<size_t>(ringCapacity);
+      const WalStatus st = WalWriter::open(o, std::nullopt, &wal);
+      if (!st.ok()) die("WAL: " + st.message());
+      e.setJournal(wal.get());
+    }
     if (e.addSymbol("BENCH", &r) != CommandError::Ok) die("addSymbol failed");
     Outcome warm;
     apply(e, cmds, 0, from, static_cast<size_t>(batch), &warm);
@@ -209,6 +253,11 @@ int main(int argc, char** argv) {
     apply(e, cmds, from, to, static_cast<size_t>(batch), &o);
     auto t1 = std::chrono::steady_clock::now();
     o.seconds = std::chrono::duration<double>(t1 - t0).count();
+    if (wal) {
+      if (!wal->close().ok()) die("WAL close failed");
+      std::error_code ec;
+      std::filesystem::remove_all(walDir, ec);
+    }
     o.resting = e.restingOrders();
     rates.push_back(static_cast<double>(to - from) / o.seconds);
     if (!json) std::printf("repeat %lld: %.0f commands/s (%.3f s)\n", static_cast<long long>(rep + 1), rates.back(), o.seconds);

@@ -152,6 +152,21 @@ describe('durabook bench --json', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 
+  it('async mode pinned: --main-cpu and --writer-cpu reach the config and the writer counters', () => {
+    const r = benchJson(['--ops', '5000', '--resting', '500', '--durability', 'async', '--main-cpu', '0', '--writer-cpu', '0']);
+    checkShape(r, 5000);
+    expect(r.config).toMatchObject({ durability: 'async', mainCpu: 0, writerCpu: 0 });
+    const w = r.wal!.writer;
+    expect(w.records).toBeGreaterThanOrEqual(5000);
+    expect(w.syncs).toBeGreaterThan(0);
+    expect(w.writerWakes).toBeGreaterThanOrEqual(0);
+    expect(w.writerWakes).toBeLessThanOrEqual(w.records);
+    const bad = cli(['bench', '--ops', '1000', '--writer-cpu', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('writer CPU needs durability');
+    expect(cli(['bench', '--ops', '1000', '--main-cpu', '100000']).code).toBe(2);
+  });
+
   it('replays a CSV workload file and names the line of a bad row', () => {
     const w = generateWorkload({ ops: 3000, restingTarget: 300, seed: 3 });
     const file = join(scratch, 'w.csv');
