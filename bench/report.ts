@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < rounds; i++) {
     for (const d of modes) pinnedRaw.get(d)!.push(bench(['--durability', d, ...pin(d !== 'none')]));
   }
-  const pinned = modes.map((d) => ({ label: `${d} · per-call · closed loop`, mode: d, runs: pinnedRaw.get(d)!, result: medianResult(pinnedRaw.get(d)!) }));
+  const pinned = modes.map((d) => ({ label: `${d} · per-call · closed loop`, runs: pinnedRaw.get(d)!, result: medianResult(pinnedRaw.get(d)!) }));
 
   const micro = JSON.parse(node(['--expose-gc', 'dist/bench/micro.js', '--json', '--time', quick ? '100' : '1000'], 'micro benchmarks (tinybench + native)')) as {
     tasks: MicroRow[];

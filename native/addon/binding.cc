@@ -19,9 +19,6 @@
 // engine made the call site megamorphic and every call took V8's generic (C++ runtime) path.
 #include <napi.h>
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -30,6 +27,7 @@
 #include <vector>
 
 #include "batch.h"
+#include "cpu_affinity.h"
 #include "durability.h"
 #include "engine_handle.h"
 #include "wal_tools.h"
@@ -362,18 +360,8 @@ Napi::Value CreateEngine(const Napi::CallbackInfo& info) {
 // the errno (EINVAL for a CPU this process may not use).
 Napi::Value PinCurrentThread(const Napi::CallbackInfo& info) {
   const double cpu = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-  int err = EINVAL;
-#if defined(__linux__)
-  if (cpu >= 0 && cpu < CPU_SETSIZE && cpu == static_cast<int>(cpu)) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(static_cast<int>(cpu), &set);
-    err = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-  }
-#else
-  err = ENOTSUP;
-#endif
-  return Napi::Number::New(info.Env(), err);
+  const bool whole = cpu >= 0 && cpu <= 1 << 20 && cpu == static_cast<int>(cpu);
+  return Napi::Number::New(info.Env(), whole ? pin_thread(pthread_self(), static_cast<int>(cpu)) : EINVAL);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

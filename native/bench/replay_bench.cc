@@ -29,10 +29,8 @@
 #include <vector>
 
 #include "matching_engine.h"
+#include "cpu_affinity.h"
 #include "wal_writer.h"
-
-#include <sched.h>
-#include <unistd.h>
 
 using namespace durabook;
 
@@ -222,10 +220,9 @@ int main(int argc, char** argv) {
   std::vector<double> rates;
   Outcome last;
   if (mainCpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(static_cast<int>(mainCpu), &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) die("--main-cpu: " + std::string(std::strerror(errno)));
+    if (const int e = pin_thread(pthread_self(), static_cast<int>(mainCpu)); e != 0) {
+      die("--main-cpu: " + std::string(std::strerror(e)));
+    }
   }
   for (int64_t rep = 0; rep < repeat; ++rep) {
     MatchingEngine e;

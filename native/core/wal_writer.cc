@@ -1,5 +1,6 @@
 #include "wal_writer.h"
 
+#include "cpu_affinity.h"
 #include "journal_records.h"
 #include "wal_recovery.h"
 
@@ -183,17 +184,12 @@ bool is_segment_name(const std::string& n) {
 // short-lived thread tries it on itself: the calling thread's own mask is no guide (a caller
 // pinned to CPU 0 may still put the writer on CPU 1), and only the kernel knows the cgroup's.
 int cpu_can_run_threads(int cpu) {
-#if defined(__linux__)
-  if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
   struct Probe {
     int cpu;
     int result = EINVAL;
     static void* run(void* p) {
       Probe* self = static_cast<Probe*>(p);
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(self->cpu, &set);
-      self->result = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      self->result = pin_thread(pthread_self(), self->cpu);
       return nullptr;
     }
   } probe{cpu};
@@ -201,10 +197,6 @@ int cpu_can_run_threads(int cpu) {
   if (const int e = pthread_create(&t, nullptr, &Probe::run, &probe); e != 0) return e;
   pthread_join(t, nullptr);
   return probe.result;
-#else
-  (void)cpu;
-  return 0;
-#endif
 }
 
 }  // namespace
@@ -296,21 +288,12 @@ WalStatus WalWriter::open(const WalWriterOptions& options, const std::optional<W
     return w->error_;
   }
   w->thread_started_ = true;
-#if defined(__linux__)
   if (options.writerCpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    int ae = EINVAL;
-    if (options.writerCpu < CPU_SETSIZE) {
-      CPU_SET(options.writerCpu, &set);
-      ae = pthread_setaffinity_np(w->thread_, sizeof set, &set);
-    }
-    if (ae != 0) {
+    if (const int ae = pin_thread(w->thread_, options.writerCpu); ae != 0) {
       w->close();  // stops the (idle) thread
       return WalStatus{ae, "affinity", std::to_string(options.writerCpu)};
     }
   }
-#endif
   *out = std::move(w);
   return WalStatus{};
 }
