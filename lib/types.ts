@@ -120,7 +120,7 @@ export interface WalOptions {
   asyncFlushMs?: number;
   /** 'async' mode: sync after this many records (default 2000). */
   asyncFlushRecords?: number;
-  /** Pin the writer thread to this CPU, or null for no pinning (default null). */
+  /** Pin the writer thread to this CPU (Linux only), or null for no pinning (default null). */
   writerCpu?: number | null;
   /** Log trades too, so that recovery can check that replay reproduces them (default true). */
   logTrades?: boolean;
