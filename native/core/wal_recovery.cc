@@ -545,12 +545,16 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     cutOff = clockPos;
   }
 
-  // Segments installed after the last record (a crash right after a switch, before the first
-  // record of the new segment was synced) hold nothing: resume at the end of the last segment
-  // that has records, so that the writer fills it up before it moves on, as it always does. A
-  // segment with a successor then always ends less than one record short of full, which is what
-  // lets recovery see records zeroed from its end.
-  if (cutSeg == SIZE_MAX && setAsideFrom == SIZE_MAX && recordsSeg != SIZE_MAX && recordsSeg + 1 < segs.size()) {
+  // Segments after the last record hold nothing: installed right before a crash at a switch,
+  // or left with only their torn first record (cut above, back to their header). Resume at the
+  // end of the last segment that has records, so that the writer fills it up before it moves
+  // on, as it always does. A segment with a successor then always ends less than one record
+  // short of full, which is what lets recovery see records zeroed from its end. (Resuming in
+  // the new segment instead let a record smaller than the one that moved the writer on go
+  // there while the old segment had room for it: found by the power-loss harness.)
+  const bool nothingLeftInCut = cutSeg != SIZE_MAX && cutOff <= kSegmentHeaderSize && cutSeg > recordsSeg;
+  if (setAsideFrom == SIZE_MAX && recordsSeg != SIZE_MAX &&
+      ((cutSeg == SIZE_MAX && recordsSeg + 1 < segs.size()) || nothingLeftInCut)) {
     cutSeg = recordsSeg;
     cutOff = recordsEnd;
   }

@@ -143,3 +143,84 @@ TEST(recovery_orphan_clock_at_the_end_of_a_full_segment_is_cut) {
   CHECK(exists(dir + "/" + segment_file_name(S)));
   removeDir(dir);
 }
+
+// Power lost while the first batch of a new segment was being synced, its first record torn:
+// recovery cut the torn record and resumed in the new segment, at its start. The old segment
+// had ended with room for a smaller record than the one that moved the writer on, so when the
+// next command was such a record, it went into the new segment while the old one still had
+// room for it, and the next open() refused the log ("zeroed records at the end of a segment
+// that has a successor"). Recovery now resumes at the end of the old segment, as it does for a
+// new segment that holds nothing at all.
+TEST(recovery_torn_first_record_of_a_new_segment_resumes_in_the_old_one) {
+  const std::string dir = test::makeScratchDir("plr");
+  REQUIRE(!dir.empty());
+  const uint64_t segBytes = 64 << 10;
+  std::vector<uint8_t> seg(kSegmentHeaderSize);
+  encode_segment_header(SegmentHeader{1, segBytes}, seg.data());
+  WalRecord sym{};
+  sym.type = WalType::AddSymbol;
+  sym.seq = 1;
+  sym.add_symbol.symbol = 0;
+  sym.add_symbol.name_len = 1;
+  sym.add_symbol.name[0] = 'S';
+  put(&seg, sym);
+  uint8_t tmp[kMaxRecordSize];
+  const size_t n = encode_record(newRec(2), tmp);
+  WalRecord cancel{};
+  cancel.type = WalType::Cancel;
+  cancel.cancel.id = 2;
+  const size_t small = encode_record(cancel, tmp);
+  REQUIRE(small < n);
+  // NEW records until the room left takes a CANCEL but not a NEW (or give up: no such room).
+  uint64_t seq = 2;
+  while (segBytes - seg.size() >= n) put(&seg, newRec(seq++));
+  const size_t room = segBytes - seg.size();
+  REQUIRE(room >= small);  // (with 64 KiB segments and these records, 24 bytes are left)
+  const uint64_t S = seq;
+  seg.resize(segBytes, 0);
+  writeFile(dir + "/" + segment_file_name(1), seg);
+  // The new segment: its header, and the first 19 bytes of a NEW record for S, the rest of
+  // its pre-written zeros untouched.
+  std::vector<uint8_t> next(segBytes, 0);
+  encode_segment_header(SegmentHeader{S, segBytes}, next.data());
+  std::vector<uint8_t> rec;
+  put(&rec, newRec(S));
+  std::memcpy(next.data() + kSegmentHeaderSize, rec.data(), 19);
+  writeFile(dir + "/" + segment_file_name(S), next);
+
+  MatchingEngine e;
+  RecoveryResult res;
+  RecoveryOptions o;
+  o.dir = dir;
+  REQUIRE(recover_wal(o, &e, &res) == RecoveryStatus::Ok);
+  CHECK_EQ(e.lastSeq(), S - 1);
+  CHECK(res.tornTail);
+  CHECK_EQ(res.resumeSegment, dir + "/" + segment_file_name(1));
+  CHECK_EQ(res.resumeOffset, segBytes - room);
+  CHECK(exists(dir + "/" + segment_file_name(S) + ".dropped"));
+
+  // The engine carries on with a cancel (which fits the old segment) and a new order (which
+  // does not), as Engine.open() would.
+  WalWriterOptions wo;
+  wo.dir = dir;
+  wo.segmentBytes = segBytes;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(wo, WalResume{res.resumeSegment, res.resumeOffset, S}, &w).ok());
+  w->logCancel(S, 2);
+  NewOrderCmd cmd;
+  cmd.id = static_cast<int64_t>(S + 1);
+  cmd.price = 100;
+  cmd.qty = 1;
+  cmd.hasPrice = true;
+  w->logNew(S + 1, cmd);
+  CHECK(w->close().ok());
+  w.reset();
+
+  MatchingEngine e2;
+  RecoveryResult res2;
+  CHECK(recover_wal(o, &e2, &res2) == RecoveryStatus::Ok);
+  CHECK_EQ(res2.damage, std::string());
+  CHECK_EQ(e2.lastSeq(), S + 1);
+  CHECK(!res2.tornTail);
+  removeDir(dir);
+}
