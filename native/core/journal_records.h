@@ -1,6 +1,8 @@
-// How each Journal call becomes a WalRecord: the one mapping that the WAL writer logs and that
-// the tests' collecting journal compares against. Fields a command leaves out (a market order's
-// price, a modify's missing price or quantity) are zero, as the encoder writes them.
+// How each Journal call becomes a WAL record: the one mapping that the WAL writer logs (through
+// the payload builders wal_new/wal_modify/wal_trade and the encoders of wal_record_bytes.h)
+// and that the tests' collecting journal compares against (as WalRecords). Fields a command
+// leaves out (a market order's price, a modify's missing price or quantity) are zero, as the
+// encoders write them.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -25,11 +27,15 @@ inline WalRecord wal_clock_record(uint64_t seq, int64_t ts) {
   return r;
 }
 
+inline WalNew wal_new(const NewOrderCmd& c) {
+  return WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol,
+                c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
+                static_cast<WalTif>(static_cast<uint8_t>(c.tif)), c.market, c.postOnly, c.hasPrice};
+}
+
 inline WalRecord wal_new_record(uint64_t seq, const NewOrderCmd& c) {
   WalRecord r = wal_record(WalType::New, seq);
-  r.new_order = WalNew{c.id, c.hasPrice ? c.price : 0, c.qty, c.symbol,
-                       c.side == Side::Sell ? WalSide::Sell : WalSide::Buy,
-                       static_cast<WalTif>(static_cast<uint8_t>(c.tif)), c.market, c.postOnly, c.hasPrice};
+  r.new_order = wal_new(c);
   return r;
 }
 
@@ -39,9 +45,13 @@ inline WalRecord wal_cancel_record(uint64_t seq, int64_t id) {
   return r;
 }
 
+inline WalModify wal_modify(const ModifyCmd& m) {
+  return WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
+}
+
 inline WalRecord wal_modify_record(uint64_t seq, const ModifyCmd& m) {
   WalRecord r = wal_record(WalType::Modify, seq);
-  r.modify = WalModify{m.id, m.hasPrice ? m.price : 0, m.hasQty ? m.qty : 0, m.hasPrice, m.hasQty};
+  r.modify = wal_modify(m);
   return r;
 }
 
@@ -55,9 +65,11 @@ inline WalRecord wal_add_symbol_record(uint64_t seq, uint32_t symbol, std::strin
   return r;
 }
 
+inline WalTrade wal_trade(const Trade& t) { return WalTrade{t.makerId, t.takerId, t.price, t.qty}; }
+
 inline WalRecord wal_trade_record(uint64_t seq, const Trade& t) {
   WalRecord r = wal_record(WalType::Trade, seq);
-  r.trade = WalTrade{t.makerId, t.takerId, t.price, t.qty};
+  r.trade = wal_trade(t);
   return r;
 }
 

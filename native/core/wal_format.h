@@ -1,7 +1,8 @@
 // The write-ahead log's byte format: record codec and segment file header.
 //
-// The matching thread encodes a record (encode_record, crc left zero) straight into a ring
-// slot; the writer thread seals it (seal_record computes the CRC32C) and writes it out. So the
+// The matching thread encodes a record (CRC left zero) straight into a ring slot, through the
+// per-type encoders of wal_record_bytes.h that encode_record() also dispatches to; the writer
+// thread seals it (seal_record computes the CRC32C) and writes it out. So the
 // checksum costs the matching thread nothing, and a record is at most kMaxRecordSize bytes so
 // that it fits a fixed-size slot.
 //

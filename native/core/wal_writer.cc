@@ -2,6 +2,7 @@
 
 #include "cpu_affinity.h"
 #include "journal_records.h"
+#include "wal_record_bytes.h"
 #include "wal_recovery.h"
 
 #include <sched.h>
@@ -130,25 +131,6 @@ void park_on(std::atomic<uint32_t>* word, uint32_t seen, int64_t timeout_ns) {
 void unpark_all(std::atomic<uint32_t>* word) { word->notify_all(); }
 #endif
 
-// --- record header peeking (the full codec lives in wal_format) ----------------------------
-
-uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof v);
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap16(v);
-  return v;
-}
-
-uint64_t load_u64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
-  return v;
-}
-
-constexpr size_t kLenOff = 4;
-constexpr size_t kTypeOff = 6;
-constexpr size_t kSeqOff = 8;
 
 bool is_command(uint8_t type) {
   switch (static_cast<WalType>(type)) {
@@ -388,23 +370,37 @@ void WalWriter::publish(uint64_t seq) {
 
 // --- producer side (matching thread) ----------------------------------------------------------
 
-void WalWriter::logClock(uint64_t seq, int64_t ts) { append(wal_clock_record(seq, ts)); }
-void WalWriter::logNew(uint64_t seq, const NewOrderCmd& c) { append(wal_new_record(seq, c)); }
-void WalWriter::logCancel(uint64_t seq, int64_t id) { append(wal_cancel_record(seq, id)); }
-void WalWriter::logModify(uint64_t seq, const ModifyCmd& c) { append(wal_modify_record(seq, c)); }
-void WalWriter::logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) {
-  append(wal_add_symbol_record(seq, symbol, name));
+// The hot records are encoded straight into the slot (wal_record_bytes.h); only ADD_SYMBOL,
+// rare and variable-length, goes through a WalRecord.
+void WalWriter::logClock(uint64_t seq, int64_t ts) {
+  append([&](uint8_t* out) { return wal_encode_clock(out, seq, ts); });
 }
-void WalWriter::logTrade(uint64_t seq, const Trade& t) { append(wal_trade_record(seq, t)); }
+void WalWriter::logNew(uint64_t seq, const NewOrderCmd& c) {
+  append([&](uint8_t* out) { return wal_encode_new(out, seq, wal_new(c)); });
+}
+void WalWriter::logCancel(uint64_t seq, int64_t id) {
+  append([&](uint8_t* out) { return wal_encode_cancel(out, seq, id); });
+}
+void WalWriter::logModify(uint64_t seq, const ModifyCmd& c) {
+  append([&](uint8_t* out) { return wal_encode_modify(out, seq, wal_modify(c)); });
+}
+void WalWriter::logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) {
+  const WalRecord r = wal_add_symbol_record(seq, symbol, name);
+  append([&](uint8_t* out) { return encode_record(r, out); });
+}
+void WalWriter::logTrade(uint64_t seq, const Trade& t) {
+  append([&](uint8_t* out) { return wal_encode_trade(out, seq, wal_trade(t)); });
+}
 
-void WalWriter::append(const WalRecord& r) {
+template <typename Encode>
+void WalWriter::append(Encode encode) {
   // Relaxed is enough: these flags only ever go from false to true, and acting on a stale
   // false costs one record queued into a ring that will not be written, which a failed or
   // closing log ignores anyway. The slow path below re-reads failed_ with acquire.
   if (failed_.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return;
   Slot* s = ring_.try_reserve();
   if (s == nullptr && (s = waitForSlot()) == nullptr) return;  // failed: the engine is failed
-  if (encode_record(r, s->bytes) == 0) {
+  if (encode(s->bytes) == 0) {
     // Not representable (a bug upstream). Hand the writer a zero-length record: it fails stop
     // with EINVAL rather than leave a hole in the sequence.
     std::memset(s->bytes, 0, kRecordHeaderSize);
@@ -626,7 +622,7 @@ bool WalWriter::writeFresh(size_t fresh) {
     // Invariant: the slots below read_available() are readable.
     assert(s != nullptr);
     const uint8_t* rec = s->bytes;
-    const size_t len = load_u16(rec + kLenOff);
+    const size_t len = wal_load<uint16_t>(rec + kWalLenOff);
     if (len < kRecordHeaderSize || len > kMaxRecordSize) {
       fail(EINVAL, "encode", cur_path_);
       return false;
@@ -639,8 +635,8 @@ bool WalWriter::writeFresh(size_t fresh) {
     // Sequence discipline (journal.h): a command carries the previous command's seq + 1, its
     // clock record the same seq before it, its trades the same seq after it. Writing anything
     // else would leave a log that recovery must refuse, so refuse it here instead.
-    const uint8_t type = rec[kTypeOff];
-    const uint64_t seq = load_u64(rec + kSeqOff);
+    const uint8_t type = rec[kWalTypeOff];
+    const uint64_t seq = wal_load<uint64_t>(rec + kWalSeqOff);
     const uint64_t want = static_cast<WalType>(type) == WalType::Trade ? cmd : cmd + 1;
     if (seq != want) {
       fail(EINVAL, "sequence", cur_path_);
@@ -702,7 +698,7 @@ bool WalWriter::switchSegment() {
   assert(written_ == 0);
   const Slot* s = ring_.peek(0);
   assert(s != nullptr);
-  if (!installNextSegment(load_u64(s->bytes + kSeqOff))) return false;
+  if (!installNextSegment(wal_load<uint64_t>(s->bytes + kWalSeqOff))) return false;
   need_switch_ = false;
   return true;
 }

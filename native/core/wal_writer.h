@@ -189,7 +189,9 @@ class WalWriter final : public Journal {
   explicit WalWriter(const WalWriterOptions& options);
 
   // Producer side.
-  void append(const WalRecord& r);
+  // Encode: size_t(uint8_t* slot), the record's padded size or 0 if not representable.
+  template <typename Encode>
+  void append(Encode encode);
   Slot* waitForSlot();
   void wakeWriterIfParked();
 
