@@ -16,7 +16,7 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { Engine } from '../lib/engine.js';
 import { BatchDriver, newTally, runCalls, runCallsTimed, tallyReport, type Tally } from '../lib/bench/drivers.js';
 import { summarize, timerOverheadNs, type LatencySummary } from '../lib/bench/latency.js';
 import { generateWorkload, OP_CANCEL, OP_LIMIT, symbolNames, workloadToCsv, type Workload } from '../lib/bench/workload.js';
+import { diskIrqCpu } from './cpus.js';
 import { PlainJsBook } from './plain-js-book.js';
 
 // nodejs-order-book ships CommonJS with a broken "types" path: load it through require and
@@ -94,10 +95,13 @@ interface Contestant {
   prepare?(): Promise<void>;
 }
 
-// `durability` 'async': each round's engine logs to a fresh temp directory (async WAL, writer
-// unpinned like everything else here), closed and removed before the next round.
+// `durability` 'async': each round's engine logs to a fresh temp directory (async WAL), closed
+// and removed before the next round. Its writer thread is placed as a user would place it with
+// `wal.writerCpu` on a small machine: on the CPU that takes the disk's interrupts, so that the
+// scheduler keeps the JS thread (unpinned, like every contestant's) off that CPU.
 function durabookCall(w: Workload, durability: 'none' | 'async'): Contestant {
   const names = symbolNames(w.symbols);
+  const writerCpu = cpus().length >= 2 ? (diskIrqCpu() ?? null) : null;
   let last: { engine: Engine; dir?: string } | undefined;
   const fresh = async () => {
     if (last) {
@@ -106,7 +110,7 @@ function durabookCall(w: Workload, durability: 'none' | 'async'): Contestant {
       last = undefined;
     }
     const dir = durability === 'none' ? undefined : mkdtempSync(join(tmpdir(), 'durabook-compare-wal-'));
-    const e = await Engine.open(dir === undefined ? { symbols: names } : { symbols: names, dir, durability });
+    const e = await Engine.open(dir === undefined ? { symbols: names } : { symbols: names, dir, durability, wal: { writerCpu } });
     last = { engine: e, dir };
     runCalls(e, w, names, 0, w.warmup, newTally());
     return e;

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from '../lib/bench/run.js';
+import { diskIrqCpu } from './cpus.js';
 import type { ComparisonResult } from './compare.js';
 import type { MemoryResult } from './memory.js';
 import type { RecoveryBenchResult } from './recovery.js';
@@ -58,27 +59,6 @@ function machine() {
 }
 
 const group = (n: number) => Math.round(n).toLocaleString('en-US');
-
-// The CPU that has taken most of the disk's interrupts (virtio-blk, NVMe or other block queue
-// lines of /proc/interrupts), or undefined when that cannot be told.
-function diskIrqCpu(): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync('/proc/interrupts', 'utf8');
-  } catch {
-    return undefined;
-  }
-  const [head, ...lines] = text.split('\n');
-  const ncpu = head.trim().split(/\s+/).length;
-  const sums = new Array<number>(ncpu).fill(0);
-  for (const line of lines) {
-    if (!/virtio\d+-req|nvme\d+q\d+|\bblk/.test(line)) continue;
-    const counts = line.trim().split(/\s+/).slice(1, 1 + ncpu).map(Number);
-    counts.forEach((c, i) => (sums[i] += Number.isFinite(c) ? c : 0));
-  }
-  const best = sums.indexOf(Math.max(...sums));
-  return sums[best] > 0 ? best : undefined;
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -295,7 +275,7 @@ async function main(): Promise<void> {
         'and ratios are of medians from this one run. nodejs-order-book replays only the first ' +
         `${group(find('nodejs-order-book')?.commands ?? 0)} measured commands (it is ~100× slower); the others replay all of them. ` +
         'Contestants that report trades must agree on the trade count, or the run fails.',
-      '- **Contestants.** *durabook per-call*: `engine.submit()` / `engine.cancel()` with an order object literal per call and every report read (status, trades, traded quantity); in-memory, and again with the async WAL (a fresh temp directory per round, closed and removed after it, writer unpinned). ' +
+      '- **Contestants.** *durabook per-call*: `engine.submit()` / `engine.cancel()` with an order object literal per call and every report read (status, trades, traded quantity); in-memory, and again with the async WAL (a fresh temp directory per round, closed and removed after it; the JS thread unpinned as for every contestant, the WAL writer on the CPU that takes the disk’s interrupts (`wal.writerCpu`), see Pinning below). ' +
         '*durabook batch*: `CommandBatch` + `engine.submitBatch()` in batches of 256, results read through `BatchResult`. ' +
         '*plain JS book*: `bench/plain-js-book.ts`, a straightforward JS book (Map of levels, sorted price arrays, linked FIFOs, O(1) cancel) returning report objects of durabook\'s shape. ' +
         '*nodejs-order-book*: the npm package, `limit()` / `market()` / `cancel()`. ' +
@@ -306,7 +286,7 @@ async function main(): Promise<void> {
       '- **WAL bytes.** Each temp WAL directory is measured after its run: bytes up to the last non-zero byte of each file (segments are pre-written with zeros), over every logged command (symbols + warmup + measured); trades are logged too (`logTrades`, the default).',
       '- **Micro benchmarks.** tinybench 6 on a steady 10,000-order book; an iteration makes 32 calls (untimed hooks prepare and undo them), so the ~50 ns timer read is spread; the table shows per-call figures (iteration statistics / 32). Native: `native/bench/micro_bench.cc`, best of 5 rounds.',
       '- **Memory.** `bench/memory.ts` rests N orders with no trades (~1,000 per price) in a child process of its own and divides the growth of the resident set by N, after two forced GCs.',
-      '- **Pinning.** The runs of the WAL side-by-side table pin the JS thread and the writer apart (`--main-cpu`, `--writer-cpu`); the single `durabook bench` runs are not pinned.',
+      '- **Pinning.** The runs of the WAL side-by-side table pin the JS thread and the writer apart (`--main-cpu`, `--writer-cpu`), the writer on the CPU that has taken most of the disk’s interrupts (`/proc/interrupts`); the side-by-side async contestant pins only its writer there; the single `durabook bench` runs are not pinned.',
       '- **Noise.** Two shared vCPUs: single runs move by ±30% or more. Compare figures within one run; do not compare across runs or machines.',
     ].join('\n'),
   );
