@@ -176,6 +176,43 @@ TEST(wal_add_symbol_golden_bytes) {
   CHECK(std::memcmp(buf, want, 24) == 0);
 }
 
+// The fixed records other than NEW, byte by byte: each encoder writes its header as one 8-byte
+// word (CRC zero, Length, Type, Flags) and must write exactly its size, nothing past it.
+TEST(wal_fixed_records_golden_bytes) {
+  struct Case {
+    WalRecord r;
+    std::vector<uint8_t> want;
+  };
+  const std::vector<uint8_t> seq9 = {9, 0, 0, 0, 0, 0, 0, 0};
+  auto with = [&](std::vector<uint8_t> head, std::initializer_list<std::vector<uint8_t>> rest) {
+    head.insert(head.end(), seq9.begin(), seq9.end());
+    for (const auto& part : rest) head.insert(head.end(), part.begin(), part.end());
+    return head;
+  };
+  const std::vector<uint8_t> v0102 = {0x02, 0x01, 0, 0, 0, 0, 0, 0};
+  const std::vector<uint8_t> vm3 = {0xFD, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  const std::vector<uint8_t> v7 = {7, 0, 0, 0, 0, 0, 0, 0};
+  const std::vector<uint8_t> v0 = {0, 0, 0, 0, 0, 0, 0, 0};
+  const std::vector<uint8_t> vbig = {0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11};
+  const Case cases[] = {
+      {make_cancel(9, 0x0102), with({0, 0, 0, 0, 24, 0, 2, 0}, {v0102})},
+      {make_modify(9, 0x0102, -3, 7, true, true), with({0, 0, 0, 0, 40, 0, 3, 0x03}, {v0102, vm3, v7})},
+      {make_modify(9, 0x0102, -3, 7, false, true), with({0, 0, 0, 0, 40, 0, 3, 0x02}, {v0102, v0, v7})},
+      {make_clock(9, 0x1122334455667788), with({0, 0, 0, 0, 24, 0, 5, 0}, {vbig})},
+      {make_trade(9, 0x0102, 7, -3, 0x1122334455667788), with({0, 0, 0, 0, 48, 0, 6, 0}, {v0102, v7, vm3, vbig})},
+  };
+  for (const Case& c : cases) {
+    uint8_t buf[kMaxRecordSize + 8];
+    std::memset(buf, 0xAA, sizeof buf);
+    REQUIRE(encode_record(c.r, buf) == c.want.size());
+    CHECK(std::memcmp(buf, c.want.data(), c.want.size()) == 0);
+    CHECK_EQ(buf[c.want.size()], 0xAA);  // nothing written past the size
+    if (std::memcmp(buf, c.want.data(), c.want.size()) != 0) {
+      std::fprintf(stderr, "  type %d differs\n", static_cast<int>(c.r.type));
+    }
+  }
+}
+
 TEST(wal_round_trip_every_type) {
   for (const WalRecord& r : sample_records()) {
     // An odd offset: the codec must not rely on aligned memory.
