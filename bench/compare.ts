@@ -95,34 +95,40 @@ interface Contestant {
   prepare?(): Promise<void>;
 }
 
-// `durability` 'async': each round's engine logs to a fresh temp directory (async WAL), closed
-// and removed before the next round. Its writer thread is placed as a user would place it with
-// `wal.writerCpu` on a small machine: on the CPU that takes the disk's interrupts, so that the
-// scheduler keeps the JS thread (unpinned, like every contestant's) off that CPU.
-function durabookCall(w: Workload, durability: 'none' | 'async'): Contestant {
-  const names = symbolNames(w.symbols);
+// A fresh engine per round. With durability 'async' it logs to a fresh temp directory (async
+// WAL), closed and removed when the next one opens (and at exit). Its writer thread is placed as
+// a user would place it with `wal.writerCpu` on a small machine: on the CPU that takes the
+// disk's interrupts, so that the scheduler keeps the JS thread (unpinned, like every
+// contestant's) off that CPU.
+function engineSource(names: string[], durability: 'none' | 'async'): () => Promise<Engine> {
   const writerCpu = cpus().length >= 2 ? (diskIrqCpu() ?? null) : null;
   let last: { engine: Engine; dir?: string } | undefined;
-  const fresh = async () => {
+  process.on('exit', () => {
+    if (last?.dir) rmSync(last.dir, { recursive: true, force: true });
+  });
+  return async () => {
     if (last) {
       await last.engine.close();
       if (last.dir) rmSync(last.dir, { recursive: true, force: true });
       last = undefined;
     }
     const dir = durability === 'none' ? undefined : mkdtempSync(join(tmpdir(), 'durabook-compare-wal-'));
-    const e = await Engine.open(dir === undefined ? { symbols: names } : { symbols: names, dir, durability, wal: { writerCpu } });
-    last = { engine: e, dir };
-    runCalls(e, w, names, 0, w.warmup, newTally());
-    return e;
+    const engine = await Engine.open(dir === undefined ? { symbols: names } : { symbols: names, dir, durability, wal: { writerCpu } });
+    last = { engine, dir };
+    return engine;
   };
-  process.on('exit', () => {
-    if (last?.dir) rmSync(last.dir, { recursive: true, force: true });
-  });
+}
+
+const WAL_SUFFIX = { none: '', async: ', async WAL' } as const;
+
+function durabookCall(w: Workload, durability: 'none' | 'async'): Contestant {
+  const names = symbolNames(w.symbols);
+  const open = engineSource(names, durability);
   // Engine.open is async (recovery, the WAL's first segment), but a round must be synchronous
   // for the timing loop, so engines are opened ahead.
   let next: Engine | undefined;
   return {
-    name: durability === 'none' ? 'durabook per-call' : 'durabook per-call, async WAL',
+    name: `durabook per-call${WAL_SUFFIX[durability]}`,
     commands: w.count - w.warmup,
     round() {
       const e = next!;
@@ -141,16 +147,18 @@ function durabookCall(w: Workload, durability: 'none' | 'async'): Contestant {
       return lat;
     },
     async prepare() {
-      next = await fresh();
+      next = await open();
+      runCalls(next, w, names, 0, w.warmup, newTally());
     },
   };
 }
 
-function durabookBatch(w: Workload, batchSize: number): Contestant {
+function durabookBatch(w: Workload, batchSize: number, durability: 'none' | 'async'): Contestant {
   const names = symbolNames(w.symbols);
+  const open = engineSource(names, durability);
   let next: BatchDriver | undefined;
   return {
-    name: `durabook batch (${batchSize})`,
+    name: `durabook batch (${batchSize})${WAL_SUFFIX[durability]}`,
     commands: w.count - w.warmup,
     round() {
       const d = next!;
@@ -162,8 +170,7 @@ function durabookBatch(w: Workload, batchSize: number): Contestant {
       return { seconds, trades: t.trades };
     },
     async prepare() {
-      const e = await Engine.open({ symbols: names });
-      next = new BatchDriver(e, w, names, batchSize);
+      next = new BatchDriver(await open(), w, names, batchSize);
       next.run(0, w.warmup, newTally());
     },
   };
@@ -285,7 +292,7 @@ function cppReplay(w: Workload, bin: string, csv: string, batchSize: number): Co
 // garbage; so every JS contestant runs in a child process of its own, kept alive across rounds so
 // that its JIT stays warm, and the parent interleaves the rounds.
 
-type WorkerKind = 'call' | 'call-async' | 'batch' | 'plain' | 'nob';
+type WorkerKind = 'call' | 'call-async' | 'batch' | 'batch-async' | 'plain' | 'nob';
 type Reply = { type: 'ready'; name: string; commands: number } | { type: 'round'; seconds: number; trades: number | null } | { type: 'latency'; summary: LatencySummary | null };
 
 interface Runner {
@@ -310,7 +317,9 @@ function contestantFor(kind: WorkerKind, w: Workload, spec: WorkerSpec): Contest
     case 'call-async':
       return durabookCall(w, 'async');
     case 'batch':
-      return durabookBatch(w, spec.batchSize);
+      return durabookBatch(w, spec.batchSize, 'none');
+    case 'batch-async':
+      return durabookBatch(w, spec.batchSize, 'async');
     case 'plain':
       return plainJs(w);
     default:
@@ -400,7 +409,7 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
   const runners: Runner[] = [];
   let tmp: string | undefined;
   try {
-    for (const kind of ['call', 'call-async', 'batch', 'plain', 'nob'] as const) runners.push(await startWorker(kind, spec));
+    for (const kind of ['call', 'call-async', 'batch', 'batch-async', 'plain', 'nob'] as const) runners.push(await startWorker(kind, spec));
     const bin = findReplayBin(o.replayBin);
     if (bin) {
       tmp = mkdtempSync(join(tmpdir(), 'durabook-compare-'));
@@ -435,8 +444,9 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
       trades: results[k].trades,
       latencyNs: lat[k],
     }));
-    // By exact name, or by prefix for the two whose names carry a parameter ("(256)").
-    const rate = (name: string) => (out.find((c) => c.name === name) ?? out.find((c) => c.name.startsWith(`${name} (`)))?.commandsPerSec;
+    const rate = (name: string) => out.find((c) => c.name === name)?.commandsPerSec;
+    const batch = `durabook batch (${batchSize})`;
+    const cpp = `C++ replay (batch ${batchSize})`;
     const ratios: ComparisonResult['ratios'] = [];
     const add = (name: string, a: number | undefined, b: number | undefined, target: string | null) => {
       if (a !== undefined && b !== undefined) ratios.push({ name, value: a / b, target });
@@ -447,9 +457,10 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
     add('durabook per-call / nodejs-order-book', rate('durabook per-call'), rate('nodejs-order-book'), null);
     add('durabook per-call / plain JS book', rate('durabook per-call'), rate('plain JS book'), null);
     add('durabook per-call, async WAL / durabook per-call', rate('durabook per-call, async WAL'), rate('durabook per-call'), null);
-    add('durabook batch / durabook per-call', rate('durabook batch'), rate('durabook per-call'), null);
-    add('durabook batch / C++ replay', rate('durabook batch'), rate('C++ replay'), null);
-    add('durabook per-call / C++ replay', rate('durabook per-call'), rate('C++ replay'), null);
+    add('durabook batch, async WAL / C++ replay', rate(`${batch}, async WAL`), rate(cpp), '≥ 0.5');
+    add('durabook batch / C++ replay', rate(batch), rate(cpp), null);
+    add('durabook batch / durabook per-call', rate(batch), rate('durabook per-call'), null);
+    add('durabook per-call / C++ replay', rate('durabook per-call'), rate(cpp), null);
     const counts = { limits: 0, cancels: 0, markets: 0 };
     for (let i = w.warmup; i < w.count; i++) {
       if (w.op[i] === OP_LIMIT) counts.limits++;
