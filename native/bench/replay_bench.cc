@@ -5,8 +5,10 @@
 //                [--wal none|async|durable] [--ring SLOTS] [--main-cpu N] [--writer-cpu N]
 //
 // --wal attaches a WalWriter (default options, a fresh directory under /tmp, removed after
-// each repeat): the WAL's cost to the matching thread with no JS in the way. --main-cpu pins
-// the replaying thread, --writer-cpu the writer.
+// each repeat): the WAL's cost to the matching thread with no JS in the way. Each repeat's line
+// (and the JSON's "wal", of the last repeat) gives the writer's counters: producer waits mean
+// the disk, not matching, set the pace. --main-cpu pins the replaying thread, --writer-cpu the
+// writer.
 //
 // The first N rows build the book and are not timed. Like the batch binding, the engine clock
 // is read (coarse clock) and the trade buffer cleared once per `--batch` commands (default 256);
@@ -139,6 +141,7 @@ struct Outcome {
   uint64_t tradedQty = 0;
   uint64_t status[5] = {};
   uint32_t resting = 0;
+  std::optional<WalStats> wal;  // the writer's counters after close(), with --wal
 };
 
 // Applies cmds[from, to) with the clock set and trades cleared every `batch` commands.
@@ -252,12 +255,24 @@ int main(int argc, char** argv) {
     o.seconds = std::chrono::duration<double>(t1 - t0).count();
     if (wal) {
       if (!wal->close().ok()) die("WAL close failed");
+      o.wal = wal->stats();
       std::error_code ec;
       std::filesystem::remove_all(walDir, ec);
     }
     o.resting = e.restingOrders();
     rates.push_back(static_cast<double>(to - from) / o.seconds);
-    if (!json) std::printf("repeat %lld: %.0f commands/s (%.3f s)\n", static_cast<long long>(rep + 1), rates.back(), o.seconds);
+    if (!json) {
+      std::printf("repeat %lld: %.0f commands/s (%.3f s)", static_cast<long long>(rep + 1), rates.back(), o.seconds);
+      if (o.wal) {
+        // Whether the writer kept up: a producer that waited on a full ring was held back by
+        // the disk (or a slow writer), not by matching.
+        std::printf("; WAL %llu syncs, ring high water %llu, producer waits %llu, writer wakes %llu",
+                    static_cast<unsigned long long>(o.wal->syncs), static_cast<unsigned long long>(o.wal->ringHighWater),
+                    static_cast<unsigned long long>(o.wal->producerWaits),
+                    static_cast<unsigned long long>(o.wal->writerWakes));
+      }
+      std::printf("\n");
+    }
     last = o;
   }
   std::vector<double> sorted = rates;
@@ -272,11 +287,18 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < rates.size(); ++i) std::printf("%s%.0f", i ? "," : "", rates[i]);
     std::printf(
         "],\"trades\":%llu,\"tradedQty\":%llu,\"statuses\":{\"new\":%llu,\"partially_filled\":%llu,\"filled\":%llu,"
-        "\"cancelled\":%llu,\"rejected\":%llu},\"restingAtEnd\":%u}\n",
+        "\"cancelled\":%llu,\"rejected\":%llu},\"restingAtEnd\":%u",
         static_cast<unsigned long long>(last.trades), static_cast<unsigned long long>(last.tradedQty),
         static_cast<unsigned long long>(last.status[0]), static_cast<unsigned long long>(last.status[1]),
         static_cast<unsigned long long>(last.status[2]), static_cast<unsigned long long>(last.status[3]),
         static_cast<unsigned long long>(last.status[4]), last.resting);
+    if (last.wal) {
+      std::printf(",\"wal\":{\"syncs\":%llu,\"ringHighWater\":%llu,\"producerWaits\":%llu,\"writerWakes\":%llu}",
+                  static_cast<unsigned long long>(last.wal->syncs), static_cast<unsigned long long>(last.wal->ringHighWater),
+                  static_cast<unsigned long long>(last.wal->producerWaits),
+                  static_cast<unsigned long long>(last.wal->writerWakes));
+    }
+    std::printf("}\n");
   } else {
     std::printf("%zu commands after %zu warmup: median %.0f commands/s, best %.0f; trades %llu, resting %u\n", to - from,
                 from, median, best, static_cast<unsigned long long>(last.trades), last.resting);
