@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from '../lib/bench/run.js';
 import { diskIrqCpu } from './cpus.js';
+import { probeSyncBandwidth } from './disk.js';
 import type { ComparisonResult } from './compare.js';
 import type { MemoryResult } from './memory.js';
 import type { RecoveryBenchResult } from './recovery.js';
@@ -145,6 +146,8 @@ async function main(): Promise<void> {
     for (const d of modes) pinnedRaw.get(d)!.push(bench(['--durability', d, ...pin(d !== 'none')]));
   }
   const pinned = modes.map((d) => ({ label: `${d} · per-call · closed loop`, runs: pinnedRaw.get(d)!, result: medianResult(pinnedRaw.get(d)!) }));
+  process.stderr.write('• disk: synced-write bandwidth\n');
+  const disk = probeSyncBandwidth(512 << 10, quick ? 16 << 20 : 128 << 20);
 
   const micro = JSON.parse(node(['--expose-gc', 'dist/bench/micro.js', '--json', '--time', quick ? '100' : '1000'], 'micro benchmarks (tinybench + native)')) as {
     tasks: MicroRow[];
@@ -357,6 +360,21 @@ async function main(): Promise<void> {
     ),
   );
   md.push('');
+  const asyncWal = pinned[1].result.wal;
+  if (asyncWal) {
+    // The zero-fill writes ~1.3 bytes for each record byte (native/core/wal_writer.cc,
+    // preallocBehind), so a logged command costs the disk about 2.3x its record bytes.
+    const diskBytesPerCmd = asyncWal.bytesPerCommand * 2.3;
+    md.push('### Where the disk caps a logged run');
+    md.push('');
+    md.push(
+      `This disk took ${(disk.bytesPerSec / 1e6).toFixed(0)} MB/s of synced writes (${disk.chunkBytes >> 10} KiB pwrite + fdatasync, ${disk.bytes >> 20} MiB into a pre-written file, \`bench/disk.ts\`). ` +
+        `A logged command writes ${asyncWal.bytesPerCommand.toFixed(1)} bytes of records and, for the next segment's zero-fill, about 1.3 bytes per record byte: about ${diskBytesPerCmd.toFixed(0)} bytes. ` +
+        `So the disk alone caps an async or durable run at about **${rate(disk.bytesPerSec / diskBytesPerCmd)}** here, whatever the CPU does. ` +
+        'A run near that figure is disk-bound (its WAL ring fills: `replay_bench --wal async` prints the producer waits and the ring high water).',
+    );
+    md.push('');
+  }
   md.push('## `durabook bench`');
   md.push('');
   md.push(
