@@ -16,16 +16,17 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Engine } from '../lib/engine.js';
+import { native } from '../lib/native.js';
 import { BatchDriver, newTally, runCalls, runCallsTimed, tallyReport, type Tally } from '../lib/bench/drivers.js';
 import { summarize, timerOverheadNs, type LatencySummary } from '../lib/bench/latency.js';
 import { generateWorkload, OP_CANCEL, OP_LIMIT, symbolNames, workloadToCsv, type Workload } from '../lib/bench/workload.js';
-import { diskIrqCpu } from './cpus.js';
+import { benchPlacement } from './cpus.js';
 import { PlainJsBook } from './plain-js-book.js';
 
 // nodejs-order-book ships CommonJS with a broken "types" path: load it through require and
@@ -72,6 +73,8 @@ export interface ComparisonResult {
   timerOverheadNs: number;
   contestants: ContestantResult[];
   ratios: { name: string; value: number; target: string | null }[];
+  /** CPUs of every contestant's JS thread (and the C++ replay) and of the async WAL writers; null on one CPU. */
+  placement: { mainCpu: number; writerCpu: number } | null;
 }
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -96,12 +99,9 @@ interface Contestant {
 }
 
 // A fresh engine per round. With durability 'async' it logs to a fresh temp directory (async
-// WAL), closed and removed when the next one opens (and at exit). Its writer thread is placed as
-// a user would place it with `wal.writerCpu` on a small machine: on the CPU that takes the
-// disk's interrupts, so that the scheduler keeps the JS thread (unpinned, like every
-// contestant's) off that CPU.
-function engineSource(names: string[], durability: 'none' | 'async'): () => Promise<Engine> {
-  const writerCpu = cpus().length >= 2 ? (diskIrqCpu() ?? null) : null;
+// WAL), closed and removed (then `sync`) when the next one opens, and at exit; its writer
+// thread on `writerCpu` (see "placement" below).
+function engineSource(names: string[], durability: 'none' | 'async', writerCpu: number | null): () => Promise<Engine> {
   let last: { engine: Engine; dir?: string } | undefined;
   process.on('exit', () => {
     if (last?.dir) rmSync(last.dir, { recursive: true, force: true });
@@ -109,7 +109,12 @@ function engineSource(names: string[], durability: 'none' | 'async'): () => Prom
   return async () => {
     if (last) {
       await last.engine.close();
-      if (last.dir) rmSync(last.dir, { recursive: true, force: true });
+      if (last.dir) {
+        rmSync(last.dir, { recursive: true, force: true });
+        // Let the file system finish with the freed blocks (its journal commit, and on a
+        // `discard` mount the trims) now, not during the round that follows.
+        execFileSync('sync');
+      }
       last = undefined;
     }
     const dir = durability === 'none' ? undefined : mkdtempSync(join(tmpdir(), 'durabook-compare-wal-'));
@@ -121,9 +126,9 @@ function engineSource(names: string[], durability: 'none' | 'async'): () => Prom
 
 const WAL_SUFFIX = { none: '', async: ', async WAL' } as const;
 
-function durabookCall(w: Workload, durability: 'none' | 'async'): Contestant {
+function durabookCall(w: Workload, durability: 'none' | 'async', writerCpu: number | null): Contestant {
   const names = symbolNames(w.symbols);
-  const open = engineSource(names, durability);
+  const open = engineSource(names, durability, writerCpu);
   // Engine.open is async (recovery, the WAL's first segment), but a round must be synchronous
   // for the timing loop, so engines are opened ahead.
   let next: Engine | undefined;
@@ -153,9 +158,9 @@ function durabookCall(w: Workload, durability: 'none' | 'async'): Contestant {
   };
 }
 
-function durabookBatch(w: Workload, batchSize: number, durability: 'none' | 'async'): Contestant {
+function durabookBatch(w: Workload, batchSize: number, durability: 'none' | 'async', writerCpu: number | null): Contestant {
   const names = symbolNames(w.symbols);
-  const open = engineSource(names, durability);
+  const open = engineSource(names, durability, writerCpu);
   let next: BatchDriver | undefined;
   return {
     name: `durabook batch (${batchSize})${WAL_SUFFIX[durability]}`,
@@ -273,12 +278,13 @@ function findReplayBin(explicit: string | undefined): string | undefined {
   return undefined;
 }
 
-function cppReplay(w: Workload, bin: string, csv: string, batchSize: number): Contestant {
+function cppReplay(w: Workload, bin: string, csv: string, batchSize: number, mainCpu: number | null): Contestant {
   return {
     name: `C++ replay (batch ${batchSize})`,
     commands: w.count - w.warmup,
     round() {
-      const out = execFileSync(bin, [csv, '--warmup', String(w.warmup), '--batch', String(batchSize), '--json'], { encoding: 'utf8' });
+      const pin = mainCpu === null ? [] : ['--main-cpu', String(mainCpu)];
+      const out = execFileSync(bin, [csv, '--warmup', String(w.warmup), '--batch', String(batchSize), ...pin, '--json'], { encoding: 'utf8' });
       const r = JSON.parse(out) as { commandsPerSec: number; trades: number; commands: number };
       return { seconds: r.commands / r.commandsPerSec, trades: r.trades };
     },
@@ -291,6 +297,11 @@ function cppReplay(w: Workload, bin: string, csv: string, batchSize: number): Co
 // have the same property names, their drivers share helpers), and each would pay for the others'
 // garbage; so every JS contestant runs in a child process of its own, kept alive across rounds so
 // that its JIT stays warm, and the parent interleaves the rounds.
+//
+// Placement (two or more CPUs): every contestant's JS thread, and the C++ replay, on the same
+// CPU, one that does not take the disk's interrupts; the async-WAL contestants' writer threads
+// on the one that does (bench/cpus.ts). So every contestant gets the same quiet CPU, and the
+// WAL is placed as `wal.writerCpu` lets a user place it.
 
 type WorkerKind = 'call' | 'call-async' | 'batch' | 'batch-async' | 'plain' | 'nob';
 type Reply = { type: 'ready'; name: string; commands: number } | { type: 'round'; seconds: number; trades: number | null } | { type: 'latency'; summary: LatencySummary | null };
@@ -308,18 +319,20 @@ interface WorkerSpec {
   seed: number;
   batchSize: number;
   nobOps: number;
+  mainCpu: number | null;
+  writerCpu: number | null;
 }
 
 function contestantFor(kind: WorkerKind, w: Workload, spec: WorkerSpec): Contestant {
   switch (kind) {
     case 'call':
-      return durabookCall(w, 'none');
+      return durabookCall(w, 'none', null);
     case 'call-async':
-      return durabookCall(w, 'async');
+      return durabookCall(w, 'async', spec.writerCpu);
     case 'batch':
-      return durabookBatch(w, spec.batchSize, 'none');
+      return durabookBatch(w, spec.batchSize, 'none', null);
     case 'batch-async':
-      return durabookBatch(w, spec.batchSize, 'async');
+      return durabookBatch(w, spec.batchSize, 'async', spec.writerCpu);
     case 'plain':
       return plainJs(w);
     default:
@@ -329,6 +342,8 @@ function contestantFor(kind: WorkerKind, w: Workload, spec: WorkerSpec): Contest
 
 async function startWorker(kind: WorkerKind, spec: WorkerSpec): Promise<Runner> {
   const args = ['--worker', kind, '--ops', String(spec.ops), '--seed', String(spec.seed), '--batch', String(spec.batchSize), '--nob-ops', String(spec.nobOps)];
+  if (spec.mainCpu !== null) args.push('--main-cpu', String(spec.mainCpu));
+  if (spec.writerCpu !== null) args.push('--writer-cpu', String(spec.writerCpu));
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting: ((r: Reply) => void)[] = [];
   let failed: Error | undefined;
@@ -367,6 +382,10 @@ async function startWorker(kind: WorkerKind, spec: WorkerSpec): Promise<Runner> 
 }
 
 async function workerMain(kind: WorkerKind, spec: WorkerSpec): Promise<void> {
+  if (spec.mainCpu !== null) {
+    const e = native().pinCurrentThread(spec.mainCpu);
+    if (e !== 0) throw new Error(`compare worker: cannot pin to CPU ${spec.mainCpu} (errno ${e})`);
+  }
   const w = generateWorkload({ ops: spec.ops, seed: spec.seed });
   const c = contestantFor(kind, w, spec);
   const send = (m: Reply) => process.send!(m);
@@ -403,7 +422,8 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
   const batchSize = o.batchSize ?? 256;
   const seed = o.seed ?? 1;
   const nobOps = Math.min(ops, o.nobOps ?? 100_000);
-  const spec: WorkerSpec = { ops, seed, batchSize, nobOps };
+  const placement = benchPlacement();
+  const spec: WorkerSpec = { ops, seed, batchSize, nobOps, mainCpu: placement?.mainCpu ?? null, writerCpu: placement?.writerCpu ?? null };
   progress('generating the workload, starting the workers');
   const w = generateWorkload({ ops, seed });
   const runners: Runner[] = [];
@@ -415,7 +435,7 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
       tmp = mkdtempSync(join(tmpdir(), 'durabook-compare-'));
       const csv = join(tmp, 'workload.csv');
       writeFileSync(csv, workloadToCsv(w));
-      runners.push(localRunner(cppReplay(w, bin, csv, batchSize)));
+      runners.push(localRunner(cppReplay(w, bin, csv, batchSize, spec.mainCpu)));
     } else {
       process.stderr.write('compare: replay_bench not found (npm run build builds it into build/); skipping the C++ replay\n');
     }
@@ -478,6 +498,7 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
       timerOverheadNs: overhead,
       contestants: out,
       ratios,
+      placement: placement ? { mainCpu: placement.mainCpu, writerCpu: placement.writerCpu } : null,
     };
   } finally {
     for (const r of runners) r.close();
@@ -504,6 +525,7 @@ export function renderComparison(r: ComparisonResult): string {
     );
   }
   lines.push(`(latency: closed loop, two performance.now() reads per sample, ~${r.timerOverheadNs} ns of it)`);
+  if (r.placement) lines.push(`(JS threads and the C++ replay on CPU ${r.placement.mainCpu}, async WAL writers on CPU ${r.placement.writerCpu})`);
   lines.push('');
   for (const x of r.ratios) lines.push(`${x.name.padEnd(52)} ${x.value.toFixed(2).padStart(8)}×${x.target ? `   (target ${x.target})` : ''}`);
   return lines.join('\n') + '\n';
@@ -515,13 +537,24 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint() && process.argv.includes('--worker')) {
   const { values } = parseArgs({
-    options: { worker: { type: 'string' }, ops: { type: 'string' }, seed: { type: 'string' }, batch: { type: 'string' }, 'nob-ops': { type: 'string' } },
+    options: {
+      worker: { type: 'string' },
+      ops: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      'nob-ops': { type: 'string' },
+      'main-cpu': { type: 'string' },
+      'writer-cpu': { type: 'string' },
+    },
   });
+  const cpu = (v: string | undefined) => (v === undefined ? null : Number(v));
   await workerMain(values.worker as WorkerKind, {
     ops: Number(values.ops),
     seed: Number(values.seed),
     batchSize: Number(values.batch),
     nobOps: Number(values['nob-ops']),
+    mainCpu: cpu(values['main-cpu']),
+    writerCpu: cpu(values['writer-cpu']),
   });
 } else if (isEntryPoint()) {
   const { values } = parseArgs({

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from '../lib/bench/run.js';
-import { diskIrqCpu } from './cpus.js';
+import { benchPlacement } from './cpus.js';
 import { probeSyncBandwidth } from './disk.js';
 import type { ComparisonResult } from './compare.js';
 import type { MemoryResult } from './memory.js';
@@ -133,10 +133,9 @@ async function main(): Promise<void> {
   // …) and each figure is a median over the rounds. The JS thread and the writer are pinned
   // apart, the writer on the CPU that takes the disk's interrupts: with the JS thread there,
   // every I/O completion interrupts matching (measured: async p99.9 21 us there, 3 us off it).
-  const irqCpu = diskIrqCpu();
-  const cores = cpus().length;
-  const writerCpu = cores >= 2 ? (irqCpu ?? 1) : undefined;
-  const mainCpu = writerCpu === undefined ? undefined : writerCpu === 0 ? 1 : 0;
+  const placement = benchPlacement();
+  const writerCpu = placement?.writerCpu;
+  const mainCpu = placement?.mainCpu;
   const pin = (wal: boolean) =>
     mainCpu === undefined ? [] : ['--main-cpu', String(mainCpu), ...(wal ? ['--writer-cpu', String(writerCpu)] : [])];
   const modes = ['none', 'async', 'durable'] as const;
@@ -278,7 +277,7 @@ async function main(): Promise<void> {
         'and ratios are of medians from this one run. nodejs-order-book replays only the first ' +
         `${group(find('nodejs-order-book')?.commands ?? 0)} measured commands (it is ~100× slower); the others replay all of them. ` +
         'Contestants that report trades must agree on the trade count, or the run fails.',
-      '- **Contestants.** *durabook per-call*: `engine.submit()` / `engine.cancel()` with an order object literal per call and every report read (status, trades, traded quantity); in-memory, and again with the async WAL (a fresh temp directory per round, closed and removed after it; the JS thread unpinned as for every contestant, the WAL writer on the CPU that takes the disk’s interrupts (`wal.writerCpu`), see Pinning below). ' +
+      '- **Contestants.** *durabook per-call*: `engine.submit()` / `engine.cancel()` with an order object literal per call and every report read (status, trades, traded quantity); in-memory, and again with the async WAL (a fresh temp directory per round, closed and removed after it). ' +
         '*durabook batch*: `CommandBatch` + `engine.submitBatch()` in batches of 256, results read through `BatchResult`; in-memory, and again with the async WAL (as the per-call one). ' +
         '*plain JS book*: `bench/plain-js-book.ts`, a straightforward JS book (Map of levels, sorted price arrays, linked FIFOs, O(1) cancel) returning report objects of durabook\'s shape. ' +
         '*nodejs-order-book*: the npm package, `limit()` / `market()` / `cancel()`. ' +
@@ -289,7 +288,8 @@ async function main(): Promise<void> {
       '- **WAL bytes.** Each temp WAL directory is measured after its run: bytes up to the last non-zero byte of each file (segments are pre-written with zeros), over every logged command (symbols + warmup + measured); trades are logged too (`logTrades`, the default).',
       '- **Micro benchmarks.** tinybench 6 on a steady 10,000-order book; an iteration makes 32 calls (untimed hooks prepare and undo them), so the ~50 ns timer read is spread; the table shows per-call figures (iteration statistics / 32). Native: `native/bench/micro_bench.cc`, best of 5 rounds.',
       '- **Memory.** `bench/memory.ts` rests N orders with no trades (~1,000 per price) in a child process of its own and divides the growth of the resident set by N, after two forced GCs.',
-      '- **Pinning.** The runs of the WAL side-by-side table pin the JS thread and the writer apart (`--main-cpu`, `--writer-cpu`), the writer on the CPU that has taken most of the disk’s interrupts (`/proc/interrupts`); the side-by-side async contestant pins only its writer there; the single `durabook bench` runs are not pinned.',
+      `- **Pinning.** ${c.placement ? `Side by side, every contestant's JS thread and the C++ replay run on CPU ${c.placement.mainCpu} and the async-WAL contestants' writer threads on CPU ${c.placement.writerCpu} (\`wal.writerCpu\`)` : 'Side by side, nothing is pinned (one CPU)'}; ` +
+        'the runs of the WAL side-by-side table pin the JS thread and the writer the same way (`--main-cpu`, `--writer-cpu`). The writer goes on the CPU that has taken most of the disk’s interrupts (`/proc/interrupts`), the JS thread on another. The single `durabook bench` runs are not pinned.',
       '- **Noise.** Two shared vCPUs: single runs move by ±30% or more. Compare figures within one run; do not compare across runs or machines.',
     ].join('\n'),
   );
@@ -337,7 +337,7 @@ async function main(): Promise<void> {
     `${group(ops)} measured commands per run, per-call API, closed loop; ${rounds} interleaved round${rounds === 1 ? '' : 's'} of none, async, durable; each figure the median over the rounds (each figure on its own). ` +
       (mainCpu === undefined
         ? 'Not pinned (one CPU).'
-        : `JS thread on CPU ${mainCpu}, WAL writer on CPU ${writerCpu}${irqCpu === undefined ? '' : ` (the CPU that has taken most of the disk's interrupts, /proc/interrupts)`}. `) +
+        : `JS thread on CPU ${mainCpu}, WAL writer on CPU ${writerCpu}${placement?.fromIrqs ? ` (the CPU that has taken most of the disk's interrupts, /proc/interrupts)` : ''}. `) +
       'The WAL targets above are judged on these rows.',
   );
   md.push('');
