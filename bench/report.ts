@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   const pin = (wal: boolean) =>
     mainCpu === undefined ? [] : ['--main-cpu', String(mainCpu), ...(wal ? ['--writer-cpu', String(writerCpu)] : [])];
   const modes = ['none', 'async', 'durable'] as const;
-  const rounds = quick ? 1 : 3;
+  const rounds = quick ? 1 : 5;
   const pinnedRaw = new Map<string, BenchResult[]>(modes.map((d) => [d, []]));
   for (let i = 0; i < rounds; i++) {
     for (const d of modes) pinnedRaw.get(d)!.push(bench(['--durability', d, ...pin(d !== 'none')]));
