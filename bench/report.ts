@@ -66,6 +66,12 @@ const median = (xs: number[]) => {
   return s[(s.length - 1) >> 1];
 };
 
+// a / b for interleaved rounds: the median of the per-round ratios (a round's runs are back to
+// back, so a slow spell of the shared host moves both sides of its ratio alike).
+function pairedRatio(a: BenchResult[], b: BenchResult[]): number {
+  return median(a.map((x, i) => x.throughput.commandsPerSec / b[i].throughput.commandsPerSec));
+}
+
 // One BenchResult whose throughput and latency figures are the medians of several runs' (each
 // figure on its own), for the interleaved rounds below.
 function medianResult(rs: BenchResult[]): BenchResult {
@@ -274,7 +280,7 @@ async function main(): Promise<void> {
       '- **Side by side.** `bench/compare.ts` replays the same workload through every contestant on a fresh book per round (warmup untimed). ' +
         'Each JS contestant lives in a worker process of its own (its own heap, hidden classes and JIT feedback), kept alive and warm across rounds; the parent interleaves the rounds. ' +
         `Rounds are interleaved (A B C D E, A B C D E, …; ${c.rounds} rounds) so that a noisy neighbour hits all alike; each figure is the contestant's median round, ` +
-        'and ratios are of medians from this one run. nodejs-order-book replays only the first ' +
+        'and each ratio is the median of the per-round ratios (a round\'s contestants run back to back, so a slow spell of the host moves both sides of its ratio alike). nodejs-order-book replays only the first ' +
         `${group(find('nodejs-order-book')?.commands ?? 0)} measured commands (it is ~100× slower); the others replay all of them. ` +
         'Contestants that report trades must agree on the trade count, or the run fails.',
       '- **Contestants.** *durabook per-call*: `engine.submit()` / `engine.cancel()` with an order object literal per call and every report read (status, trades, traded quantity); in-memory, and again with the async WAL (a fresh temp directory per round, closed and removed after it). ' +
@@ -329,12 +335,12 @@ async function main(): Promise<void> {
     ),
   );
   md.push('');
-  md.push(table(['ratio (medians, same run)', 'value', 'target'], c.ratios.map((r) => [r.name, `**${r.value.toFixed(2)}×**`, r.target ?? ''])));
+  md.push(table(['ratio (median of per-round ratios, same run)', 'value', 'target'], c.ratios.map((r) => [r.name, `**${r.value.toFixed(2)}×**`, r.target ?? ''])));
   md.push('');
   md.push('## WAL modes side by side (pinned, interleaved)');
   md.push('');
   md.push(
-    `${group(ops)} measured commands per run, per-call API, closed loop; ${rounds} interleaved round${rounds === 1 ? '' : 's'} of none, async, durable; each figure the median over the rounds (each figure on its own). ` +
+    `${group(ops)} measured commands per run, per-call API, closed loop; ${rounds} interleaved round${rounds === 1 ? '' : 's'} of none, async, durable; each figure the median over the rounds (each figure on its own), and "vs none" the median of the per-round ratios. ` +
       (mainCpu === undefined
         ? 'Not pinned (one CPU).'
         : `JS thread on CPU ${mainCpu}, WAL writer on CPU ${writerCpu}${placement?.fromIrqs ? ` (the CPU that has taken most of the disk's interrupts, /proc/interrupts)` : ''}. `) +
@@ -347,7 +353,7 @@ async function main(): Promise<void> {
       pinned.map(({ label, runs: rs, result: r }) => [
         label,
         `**${rate(r.throughput.commandsPerSec)}**`,
-        `${((r.throughput.commandsPerSec / callRun.throughput.commandsPerSec) * 100).toFixed(0)}%`,
+        `${(pairedRatio(rs, pinned[0].runs) * 100).toFixed(0)}%`,
         ns(r.latencyNs.p50),
         ns(r.latencyNs.p99),
         ns(r.latencyNs.p999),
@@ -480,17 +486,21 @@ await main();
 // Issue targets for the WAL modes, from the `durabook bench` runs of one report: async and
 // durable throughput against 'none' (per-call, closed loop), durable-ack latency against this
 // machine's own fdatasync latency measured in the same run, and the batch API against C++.
-function walTargets(runs: { label: string; result: BenchResult }[], batchVsCpp: number | undefined, batchNoWalVsCpp: number | undefined): string[][] {
-  const find = (label: string) => runs.find((r) => r.label.startsWith(label))?.result;
+function walTargets(
+  runs: { label: string; runs: BenchResult[]; result: BenchResult }[],
+  batchVsCpp: number | undefined,
+  batchNoWalVsCpp: number | undefined,
+): string[][] {
+  const find = (label: string) => runs.find((r) => r.label.startsWith(label));
   const none = find('none · per-call · closed loop');
   const asyncRun = find('async · per-call · closed loop');
-  const durable = find('durable · per-call · closed loop');
-  const pct = (a?: BenchResult, b?: BenchResult) =>
-    a && b ? a.throughput.commandsPerSec / b.throughput.commandsPerSec : undefined;
+  const durableRun = find('durable · per-call · closed loop');
+  const durable = durableRun?.result;
+  const pct = (a?: { runs: BenchResult[] }, b?: { runs: BenchResult[] }) => (a && b ? pairedRatio(a.runs, b.runs) : undefined);
   const verdict = (ok: boolean | undefined) => (ok === undefined ? '–' : ok ? 'met' : '**not met**');
   const asyncVsNone = pct(asyncRun, none);
-  const durableVsNone = pct(durable, none);
-  const durableVsAsync = pct(durable, asyncRun);
+  const durableVsNone = pct(durableRun, none);
+  const durableVsAsync = pct(durableRun, asyncRun);
   const ack = durable?.durableAckNs;
   const sync = durable?.fdatasyncNs;
   const ackRatio = ack && sync && sync.p50 > 0 ? ack.p50 / sync.p50 : undefined;
