@@ -189,23 +189,25 @@ async function main(): Promise<void> {
   const asyncUnpinned = benchRuns.find((b) => b.label.startsWith('async · per-call · closed loop'))?.result;
   const both = (f: (r: BenchResult) => string, r?: BenchResult) =>
     r ? `${f(r)} async; ${f(callRun)} none${asyncUnpinned ? ` (unpinned: ${f(asyncUnpinned)} async)` : ''}` : `${f(callRun)} none`;
-  // Side by side (bench/compare.ts, same run, unpinned): the per-call contestant with the async WAL.
+  // Side by side (bench/compare.ts, same run, pinned as its Placement note says): the per-call
+  // contestant with the async WAL.
   const asyncSide = find('durabook per-call, async WAL')?.latencyNs ?? undefined;
   const plainSide = find('plain JS book')?.latencyNs ?? undefined;
   const nobSide = find('nodejs-order-book')?.latencyNs ?? undefined;
   const times = (name: string, digits: number) => (ratio(name) === undefined ? '–' : `${ratio(name)!.toFixed(digits)}×`);
+  const atLeast = (name: string, x: number) => (ratio(name) === undefined ? undefined : ratio(name)! >= x);
   const targets: string[][] = [
     [
       'per-call, full reports, async WAL, vs nodejs-order-book (side by side)',
       '≥ 25×',
       `${times('durabook per-call, async WAL / nodejs-order-book', 1)} (no WAL: ${times('durabook per-call / nodejs-order-book', 1)})`,
-      verdict(ratio('durabook per-call, async WAL / nodejs-order-book') === undefined ? undefined : ratio('durabook per-call, async WAL / nodejs-order-book')! >= 25),
+      verdict(atLeast('durabook per-call, async WAL / nodejs-order-book', 25)),
     ],
     [
       'per-call, full reports, async WAL, vs plain JS book (side by side)',
       '≥ 1.5×',
       `${times('durabook per-call, async WAL / plain JS book', 2)} (no WAL: ${times('durabook per-call / plain JS book', 2)})`,
-      verdict(ratio('durabook per-call, async WAL / plain JS book') === undefined ? undefined : ratio('durabook per-call, async WAL / plain JS book')! >= 1.5),
+      verdict(atLeast('durabook per-call, async WAL / plain JS book', 1.5)),
     ],
     [
       'per-call p99, async WAL, vs the plain JS book’s p99 (side by side)',

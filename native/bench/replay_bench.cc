@@ -144,6 +144,13 @@ struct Outcome {
   std::optional<WalStats> wal;  // the writer's counters after close(), with --wal
 };
 
+// The writer's counters that tell a disk-bound run (fmt: four %llu: syncs, ring high water,
+// producer waits, writer wakes).
+void printWalStats(const char* fmt, const WalStats& st) {
+  std::printf(fmt, static_cast<unsigned long long>(st.syncs), static_cast<unsigned long long>(st.ringHighWater),
+              static_cast<unsigned long long>(st.producerWaits), static_cast<unsigned long long>(st.writerWakes));
+}
+
 // Applies cmds[from, to) with the clock set and trades cleared every `batch` commands.
 inline void apply(MatchingEngine& e, const std::vector<Cmd>& cmds, size_t from, size_t to, size_t batch, Outcome* o) {
   NewOrderCmd n;
@@ -266,10 +273,7 @@ int main(int argc, char** argv) {
       if (o.wal) {
         // Whether the writer kept up: a producer that waited on a full ring was held back by
         // the disk (or a slow writer), not by matching.
-        std::printf("; WAL %llu syncs, ring high water %llu, producer waits %llu, writer wakes %llu",
-                    static_cast<unsigned long long>(o.wal->syncs), static_cast<unsigned long long>(o.wal->ringHighWater),
-                    static_cast<unsigned long long>(o.wal->producerWaits),
-                    static_cast<unsigned long long>(o.wal->writerWakes));
+        printWalStats("; WAL %llu syncs, ring high water %llu, producer waits %llu, writer wakes %llu", *o.wal);
       }
       std::printf("\n");
     }
@@ -293,10 +297,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(last.status[2]), static_cast<unsigned long long>(last.status[3]),
         static_cast<unsigned long long>(last.status[4]), last.resting);
     if (last.wal) {
-      std::printf(",\"wal\":{\"syncs\":%llu,\"ringHighWater\":%llu,\"producerWaits\":%llu,\"writerWakes\":%llu}",
-                  static_cast<unsigned long long>(last.wal->syncs), static_cast<unsigned long long>(last.wal->ringHighWater),
-                  static_cast<unsigned long long>(last.wal->producerWaits),
-                  static_cast<unsigned long long>(last.wal->writerWakes));
+      printWalStats(",\"wal\":{\"syncs\":%llu,\"ringHighWater\":%llu,\"producerWaits\":%llu,\"writerWakes\":%llu}", *last.wal);
     }
     std::printf("}\n");
   } else {

@@ -49,6 +49,30 @@ WalRecord newRec(uint64_t seq) {
   return r;
 }
 
+// Segment 1 of a log: its header, then seq 1 adding symbol 0 ("S").
+std::vector<uint8_t> firstSegmentStart(uint64_t segBytes) {
+  std::vector<uint8_t> seg(kSegmentHeaderSize);
+  encode_segment_header(SegmentHeader{1, segBytes}, seg.data());
+  WalRecord sym{};
+  sym.type = WalType::AddSymbol;
+  sym.seq = 1;
+  sym.add_symbol.symbol = 0;
+  sym.add_symbol.name_len = 1;
+  sym.add_symbol.name[0] = 'S';
+  put(&seg, sym);
+  return seg;
+}
+
+// A GTC buy of 1 at 100 on symbol 0: what the tests log once recovery hands the log back.
+NewOrderCmd buyAt100(int64_t id) {
+  NewOrderCmd cmd;
+  cmd.id = id;
+  cmd.price = 100;
+  cmd.qty = 1;
+  cmd.hasPrice = true;
+  return cmd;
+}
+
 void writeFile(const std::string& path, const std::vector<uint8_t>& bytes) {
   FILE* f = std::fopen(path.c_str(), "wb");
   std::fwrite(bytes.data(), 1, bytes.size(), f);
@@ -67,15 +91,7 @@ TEST(recovery_orphan_clock_at_the_end_of_a_full_segment_is_cut) {
   const std::string dir = test::makeScratchDir("plr");
   REQUIRE(!dir.empty());
   const uint64_t segBytes = 64 << 10;
-  std::vector<uint8_t> seg(kSegmentHeaderSize);
-  encode_segment_header(SegmentHeader{1, segBytes}, seg.data());
-  WalRecord sym{};
-  sym.type = WalType::AddSymbol;
-  sym.seq = 1;
-  sym.add_symbol.symbol = 0;
-  sym.add_symbol.name_len = 1;
-  sym.add_symbol.name[0] = 'S';
-  put(&seg, sym);
+  std::vector<uint8_t> seg = firstSegmentStart(segBytes);
   uint8_t tmp[kMaxRecordSize];
   const size_t c = encode_record(clockRec(2, 0), tmp);
   const size_t n = encode_record(newRec(2), tmp);
@@ -115,12 +131,7 @@ TEST(recovery_orphan_clock_at_the_end_of_a_full_segment_is_cut) {
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(wo, WalResume{res.resumeSegment, res.resumeOffset, S}, &w).ok());
   w->logClock(S, 5000);
-  NewOrderCmd cmd;
-  cmd.id = static_cast<int64_t>(S);
-  cmd.price = 100;
-  cmd.qty = 1;
-  cmd.hasPrice = true;
-  w->logNew(S, cmd);
+  w->logNew(S, buyAt100(static_cast<int64_t>(S)));
   CHECK(w->close().ok());
   w.reset();
 
@@ -155,15 +166,7 @@ TEST(recovery_torn_first_record_of_a_new_segment_resumes_in_the_old_one) {
   const std::string dir = test::makeScratchDir("plr");
   REQUIRE(!dir.empty());
   const uint64_t segBytes = 64 << 10;
-  std::vector<uint8_t> seg(kSegmentHeaderSize);
-  encode_segment_header(SegmentHeader{1, segBytes}, seg.data());
-  WalRecord sym{};
-  sym.type = WalType::AddSymbol;
-  sym.seq = 1;
-  sym.add_symbol.symbol = 0;
-  sym.add_symbol.name_len = 1;
-  sym.add_symbol.name[0] = 'S';
-  put(&seg, sym);
+  std::vector<uint8_t> seg = firstSegmentStart(segBytes);
   uint8_t tmp[kMaxRecordSize];
   const size_t n = encode_record(newRec(2), tmp);
   WalRecord cancel{};
@@ -207,12 +210,7 @@ TEST(recovery_torn_first_record_of_a_new_segment_resumes_in_the_old_one) {
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(wo, WalResume{res.resumeSegment, res.resumeOffset, S}, &w).ok());
   w->logCancel(S, 2);
-  NewOrderCmd cmd;
-  cmd.id = static_cast<int64_t>(S + 1);
-  cmd.price = 100;
-  cmd.qty = 1;
-  cmd.hasPrice = true;
-  w->logNew(S + 1, cmd);
+  w->logNew(S + 1, buyAt100(static_cast<int64_t>(S + 1)));
   CHECK(w->close().ok());
   w.reset();
 
