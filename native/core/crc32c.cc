@@ -69,10 +69,31 @@ uint32_t extend_portable(uint32_t state, const uint8_t* p, size_t n) {
 // and 64-byte segment headers, where its setup costs more than it saves.
 __attribute__((target("sse4.2"))) uint32_t extend_hw(uint32_t state, const uint8_t* p,
                                                      size_t n) {
-  // Reach 8-byte alignment first so the wide loads never straddle a cache line.
-  while (n > 0 && (reinterpret_cast<uintptr_t>(p) & 7) != 0) {
-    state = _mm_crc32_u8(state, *p++);
-    --n;
+  // The crc32 instruction is a dependent chain (3 cycles each), so a WAL record (under 64
+  // bytes, its checksummed part starting 4 bytes into an 8-aligned record) costs what its step
+  // count costs: reach 8-byte alignment and finish the tail in at most one 4-, 2- and 1-byte
+  // step each, not byte by byte (a third of the time of sealing a record went there). The
+  // alignment is kept because the record was usually just stored: an 8-byte load that spans
+  // two earlier stores cannot be forwarded from them and waits for both to retire (measured:
+  // unaligned 8-byte steps sealed a NEW record in 10.3 ns, aligned ones in 6.4 ns).
+  if ((reinterpret_cast<uintptr_t>(p) & 1) != 0 && n >= 1) {
+    state = _mm_crc32_u8(state, *p);
+    p += 1;
+    n -= 1;
+  }
+  if ((reinterpret_cast<uintptr_t>(p) & 2) != 0 && n >= 2) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    state = _mm_crc32_u16(state, v);
+    p += 2;
+    n -= 2;
+  }
+  if ((reinterpret_cast<uintptr_t>(p) & 4) != 0 && n >= 4) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    state = _mm_crc32_u32(state, v);
+    p += 4;
+    n -= 4;
   }
   uint64_t wide = state;
   while (n >= 8) {
@@ -83,7 +104,21 @@ __attribute__((target("sse4.2"))) uint32_t extend_hw(uint32_t state, const uint8
     n -= 8;
   }
   state = static_cast<uint32_t>(wide);
-  while (n-- > 0) state = _mm_crc32_u8(state, *p++);
+  if (n >= 4) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    state = _mm_crc32_u32(state, v);
+    p += 4;
+    n -= 4;
+  }
+  if (n >= 2) {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    state = _mm_crc32_u16(state, v);
+    p += 2;
+    n -= 2;
+  }
+  if (n >= 1) state = _mm_crc32_u8(state, *p);
   return state;
 }
 

@@ -58,8 +58,8 @@ TEST(crc32c_hw_matches_portable) {
   std::mt19937_64 rng(12345);
   std::vector<uint8_t> buf(4096 + 16);
   for (auto& b : buf) b = static_cast<uint8_t>(rng());
-  // Every length up to 300 at every alignment 0..15: covers the byte head, the 8-byte body
-  // and the byte tail of the hw loop, and the 8-byte body and tail of slicing-by-8.
+  // Every length up to 300 at every alignment 0..15: covers each 1-, 2- and 4-byte step of
+  // the hw head and tail, alone and together, and its 8-byte body, and the 8-byte body and tail of slicing-by-8.
   for (size_t off = 0; off < 16; ++off) {
     for (size_t n = 0; n <= 300; ++n) {
       const uint8_t* p = buf.data() + off;
