@@ -137,6 +137,7 @@ void Submit(EngineHandle* h) {
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
+  const WalBurst burst(h->wal.get());  // the command's records (clock, input, trades): one check
   writeReport(h, h->engine.submit(cmd, &r), r);
 }
 
@@ -149,6 +150,7 @@ void Cancel(EngineHandle* h) {
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
+  const WalBurst burst(h->wal.get());  // the command's records (clock, input, trades): one check
   writeReport(h, h->engine.cancel(id, &r), r);
 
 }
@@ -162,6 +164,7 @@ void Modify(EngineHandle* h) {
   h->engine.setClock(h->now());
   h->engine.clearTrades();
   Report r;
+  const WalBurst burst(h->wal.get());  // the command's records (clock, input, trades): one check
   writeReport(h, h->engine.modify(cmd, &r), r);
 }
 

@@ -4,7 +4,7 @@
 //   replay_bench FILE [--warmup N] [--batch N] [--repeat R] [--json]
 //                [--wal none|async|durable] [--ring SLOTS] [--main-cpu N] [--writer-cpu N]
 //
-// --wal attaches a WalWriter (default options, a fresh directory under /tmp, removed after
+// --wal attaches a WalWriter (default options, a fresh directory under $TMPDIR or /tmp, removed after
 // each repeat): the WAL's cost to the matching thread with no JS in the way. Each repeat's line
 // (and the JSON's "wal", of the last repeat) gives the writer's counters: producer waits mean
 // the disk, not matching, set the pace. --main-cpu pins the replaying thread, --writer-cpu the
@@ -152,13 +152,15 @@ void printWalStats(const char* fmt, const WalStats& st) {
 }
 
 // Applies cmds[from, to) with the clock set and trades cleared every `batch` commands.
-inline void apply(MatchingEngine& e, const std::vector<Cmd>& cmds, size_t from, size_t to, size_t batch, Outcome* o) {
+inline void apply(MatchingEngine& e, WalWriter* wal, const std::vector<Cmd>& cmds, size_t from, size_t to, size_t batch,
+                  Outcome* o) {
   NewOrderCmd n;
   Report r;
   for (size_t b = from; b < to; b += batch) {
     const size_t end = std::min(to, b + batch);
     e.setClock(coarseMicros());
     e.clearTrades();
+    const WalBurst burst(wal);  // as the batch binding does
     for (size_t i = b; i < end; ++i) {
       const Cmd& c = cmds[i];
       CommandError err;
@@ -240,8 +242,10 @@ int main(int argc, char** argv) {
     std::unique_ptr<WalWriter> wal;
     std::string walDir;
     if (walMode != "none") {
-      char tmpl[] = "/tmp/replay-bench-wal-XXXXXX";
-      if (!mkdtemp(tmpl)) die("mkdtemp failed");
+      // $TMPDIR picks the file system (a tmpfs there takes the disk out of the measurement).
+      const char* tmp = std::getenv("TMPDIR");
+      std::string tmpl = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/replay-bench-wal-XXXXXX";
+      if (!mkdtemp(tmpl.data())) die("mkdtemp failed in " + tmpl);
       walDir = tmpl;
       WalWriterOptions o;
       o.dir = walDir + "/wal";
@@ -254,10 +258,10 @@ int main(int argc, char** argv) {
     }
     if (e.addSymbol("BENCH", &r) != CommandError::Ok) die("addSymbol failed");
     Outcome warm;
-    apply(e, cmds, 0, from, static_cast<size_t>(batch), &warm);
+    apply(e, wal.get(), cmds, 0, from, static_cast<size_t>(batch), &warm);
     Outcome o;
     auto t0 = std::chrono::steady_clock::now();
-    apply(e, cmds, from, to, static_cast<size_t>(batch), &o);
+    apply(e, wal.get(), cmds, from, to, static_cast<size_t>(batch), &o);
     auto t1 = std::chrono::steady_clock::now();
     o.seconds = std::chrono::duration<double>(t1 - t0).count();
     if (wal) {

@@ -407,7 +407,7 @@ void WalWriter::append(Encode encode) {
   }
   ring_.commit();
   ++produced_;
-  wakeWriterIfParked();
+  if (!in_burst_) wakeWriterIfParked();
 }
 
 void WalWriter::wakeWriterIfParked() {
@@ -432,6 +432,9 @@ void WalWriter::wakeWriterIfParked() {
 
 WalWriter::Slot* WalWriter::waitForSlot() {
   producer_waits_.fetch_add(1, std::memory_order_relaxed);
+  // In a burst the commits have not checked for a parked writer; the writer must not sleep
+  // through a full ring that only it can drain. (A full ring has passed any wake threshold.)
+  if (in_burst_) wakeWriterIfParked();
   for (unsigned i = 0; i < kProducerSpins + kProducerYields; ++i) {
     if (i < kProducerSpins) {
       cpu_relax();

@@ -42,7 +42,8 @@
 // Waiting. Neither thread busy-waits for long (two cores may be shared by the matching thread,
 // the writer and Node): a short pause-spin, a few sched_yield()s, then a futex park on a
 // 32-bit epoch word. Each side wakes the other only when it is parked:
-//   - the producer after a commit, if the writer is parked and the ring has reached the
+//   - the producer after a commit (or, in a burst, once at its end or before waiting for a
+//     slot), if the writer is parked and the ring has reached the
 //     writer's wake threshold (next record; in Async mode with a window open, the count
 //     trigger, so an open window costs no wake per record; and while records stream in, 1.5x
 //     the count trigger: the writer then times its own nap from the arrival rate, so a steady
@@ -158,6 +159,20 @@ class WalWriter final : public Journal {
   void logTrade(uint64_t seq, const Trade& t) override;
   bool wantsTrades() const override { return log_trades_; }
 
+  // --- bursts (matching thread only) ----------------------------------------------------
+  // Between beginBurst() and endBurst() a record's commit skips the check for a parked writer
+  // that it is due to wake; endBurst() makes that check once for the whole burst. The check is
+  // a seq_cst RMW (see "Handshakes" above), about 10 ns of the matching thread's time per
+  // record, and a command logs one to a few records. A burst must end before the matching
+  // thread waits for the writer in any way (a durable() wait, close()): a parked writer may
+  // not see the burst's records until then. A full ring needs no end: the producer wakes the
+  // writer before it waits for a slot. Use WalBurst, which cannot forget the end.
+  void beginBurst() { in_burst_ = true; }
+  void endBurst() {
+    in_burst_ = false;
+    wakeWriterIfParked();
+  }
+
   // --- notification ---------------------------------------------------------------------
   // Both run on the writer thread and must not block, call close() or setCallbacks(). If the
   // writer has already failed when onFailure is installed, it runs here, on the calling thread.
@@ -231,9 +246,10 @@ class WalWriter final : public Journal {
   std::atomic<uint64_t> writer_wake_at_{0}; // wake the parked writer once produced_ reaches this
   // Producer-owned: records committed so far (the ring's tail), and its parking state. The
   // two gates are the shared words of the store-load handshakes (see the .cc): writer_gate_
-  // takes an RMW per record from the producer and one per park from the writer; producer_gate_
-  // one per sync from the writer and one per park from the producer.
+  // takes an RMW per record (per burst, in one) from the producer and one per park from the
+  // writer; producer_gate_ one per sync from the writer and one per park from the producer.
   alignas(64) uint64_t produced_ = 0;
+  bool in_burst_ = false;                   // between beginBurst() and endBurst()
   std::atomic<uint64_t> writer_gate_{0};
   std::atomic<uint64_t> producer_gate_{0};
   std::atomic<bool> producer_parked_{false};
@@ -275,6 +291,23 @@ class WalWriter final : public Journal {
   std::function<void()> on_durable_;
   std::function<void()> on_failure_;
   bool failure_notified_ = false;
+};
+
+// One burst of records (see WalWriter::beginBurst) for the scope's lifetime: a batch, or one
+// command's records. A null writer (an engine without a WAL) makes it a no-op.
+class WalBurst {
+ public:
+  explicit WalBurst(WalWriter* w) : w_(w) {
+    if (w_ != nullptr) w_->beginBurst();
+  }
+  ~WalBurst() {
+    if (w_ != nullptr) w_->endBurst();
+  }
+  WalBurst(const WalBurst&) = delete;
+  WalBurst& operator=(const WalBurst&) = delete;
+
+ private:
+  WalWriter* const w_;
 };
 
 }  // namespace durabook

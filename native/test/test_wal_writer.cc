@@ -560,6 +560,62 @@ TEST(wal_writer_async_steady_stream_costs_few_producer_wakes) {
   removeDir(dir);
 }
 
+TEST(wal_writer_burst_wakes_the_writer_once_at_its_end) {
+  // In a burst the commits skip the parked-writer check; endBurst() makes it once. The writer
+  // parks on the count trigger, the burst passes the trigger, and nothing is written until the
+  // burst ends; then one wake brings the whole burst to disk.
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.mode = WalMode::Async;
+  o.asyncFlushMs = 100'000;  // never, in this test
+  o.asyncFlushRecords = 100;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the writer parks
+  uint64_t seq = 0;
+  {
+    const WalBurst burst(w.get());
+    for (int i = 0; i < 300; ++i) w->logCancel(++seq, 7);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK_EQ(w->stats().writerWakes, uint64_t{0});
+    CHECK_EQ(w->durableSeq(), uint64_t{0});  // three triggers' worth, and no wake yet
+  }
+  CHECK(waitFor([&] { return w->durableSeq() == seq; }));
+  CHECK_EQ(w->stats().writerWakes, uint64_t{1});
+  CHECK(w->close().ok());
+  removeDir(dir);
+}
+
+TEST(wal_writer_burst_on_a_full_ring_wakes_the_writer) {
+  // A burst larger than the ring: the producer finds the ring full while the writer sleeps
+  // (parked in durable mode, waiting for the next record's wake, which the burst defers).
+  // The producer must wake it before it waits for a slot, or both sleep for good.
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.ringCapacity = 8;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // past its spins: parked
+  std::atomic<bool> producer_done{false};
+  std::thread producer([&] {
+    const WalBurst burst(w.get());
+    for (uint64_t s = 1; s <= 100; ++s) w->logCancel(s, 1);
+    producer_done.store(true);
+  });
+  CHECK(waitFor([&] { return producer_done.load(); }, 3000));
+  // On failure the producer is parked for good; close() drains the ring and frees it.
+  if (!producer_done.load()) w->close();
+  producer.join();
+  CHECK(waitFor([&] { return w->durableSeq() == 100; }));
+  CHECK(w->stats().producerWaits > 0);
+  CHECK(w->close().ok());
+  removeDir(dir);
+}
+
 TEST(wal_writer_request_wake_once_per_sync) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
