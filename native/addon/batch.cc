@@ -170,7 +170,7 @@ napi_value SubmitBatch(napi_env env, napi_callback_info info) {
   engine.clearTrades();
   Report r;
   // The whole batch is one burst: the parked-writer check once, not once per record.
-  WalBurst burst(h->wal.get());
+  const WalBurst burst(h->wal.get());
   if (count > 0) engine.prefetchId(idOf(dec[0]));
   double* o = out;
   for (int64_t i = 0; i < count; ++i, o += kOutStride) {

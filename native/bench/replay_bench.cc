@@ -4,11 +4,11 @@
 //   replay_bench FILE [--warmup N] [--batch N] [--repeat R] [--json]
 //                [--wal none|async|durable] [--ring SLOTS] [--main-cpu N] [--writer-cpu N]
 //
-// --wal attaches a WalWriter (default options, a fresh directory under $TMPDIR or /tmp, removed after
-// each repeat): the WAL's cost to the matching thread with no JS in the way. Each repeat's line
-// (and the JSON's "wal", of the last repeat) gives the writer's counters: producer waits mean
-// the disk, not matching, set the pace. --main-cpu pins the replaying thread, --writer-cpu the
-// writer.
+// --wal attaches a WalWriter (default options, a fresh directory under $TMPDIR or /tmp,
+// removed after each repeat): the WAL's cost to the matching thread with no JS in the way.
+// Each repeat's line (and the JSON's "wal", of the last repeat) gives the writer's counters:
+// producer waits mean the disk, not matching, set the pace. --main-cpu pins the replaying
+// thread, --writer-cpu the writer. Each --batch chunk is one WAL burst, as in the binding.
 //
 // The first N rows build the book and are not timed. Like the batch binding, the engine clock
 // is read (coarse clock) and the trade buffer cleared once per `--batch` commands (default 256);

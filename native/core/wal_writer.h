@@ -42,12 +42,12 @@
 // Waiting. Neither thread busy-waits for long (two cores may be shared by the matching thread,
 // the writer and Node): a short pause-spin, a few sched_yield()s, then a futex park on a
 // 32-bit epoch word. Each side wakes the other only when it is parked:
-//   - the producer after a commit (or, in a burst, once at its end or before waiting for a
-//     slot), if the writer is parked and the ring has reached the
-//     writer's wake threshold (next record; in Async mode with a window open, the count
-//     trigger, so an open window costs no wake per record; and while records stream in, 1.5x
-//     the count trigger: the writer then times its own nap from the arrival rate, so a steady
-//     stream costs the producer no futex wake at all);
+//   - the producer after a commit (in a burst: once at its end, or before waiting for a
+//     slot), if the writer is parked and the ring has reached the writer's wake threshold
+//     (next record; in Async mode with a window open, the count trigger, so an open window
+//     costs no wake per record; and while records stream in, 1.5x the count trigger: the
+//     writer then times its own nap from the arrival rate, so a steady stream costs the
+//     producer no futex wake at all);
 //   - the writer after freeing slots, if the producer is parked on a full ring;
 //   - the writer on failure and close() on shutdown wake unconditionally.
 // Handshakes. "Store my flag, then load yours" on both sides (producer: tail, then
