@@ -76,24 +76,29 @@ __attribute__((target("sse4.2"))) uint32_t extend_hw(uint32_t state, const uint8
   // alignment is kept because the record was usually just stored: an 8-byte load that spans
   // two earlier stores cannot be forwarded from them and waits for both to retire (measured:
   // unaligned 8-byte steps sealed a NEW record in 10.3 ns, aligned ones in 6.4 ns).
-  if ((reinterpret_cast<uintptr_t>(p) & 1) != 0 && n >= 1) {
-    state = _mm_crc32_u8(state, *p);
-    p += 1;
-    n -= 1;
-  }
-  if ((reinterpret_cast<uintptr_t>(p) & 2) != 0 && n >= 2) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    state = _mm_crc32_u16(state, v);
-    p += 2;
-    n -= 2;
-  }
-  if ((reinterpret_cast<uintptr_t>(p) & 4) != 0 && n >= 4) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    state = _mm_crc32_u32(state, v);
-    p += 4;
-    n -= 4;
+  // An aligned start and a whole number of 8-byte words (a segment header, a read buffer)
+  // skip the head and the tail with one test each: six tests there cost an aligned 48-byte
+  // buffer 2 ns of its 5 (micro_bench, where independent checksums overlap).
+  if ((reinterpret_cast<uintptr_t>(p) & 7) != 0) {
+    if ((reinterpret_cast<uintptr_t>(p) & 1) != 0 && n >= 1) {
+      state = _mm_crc32_u8(state, *p);
+      p += 1;
+      n -= 1;
+    }
+    if ((reinterpret_cast<uintptr_t>(p) & 2) != 0 && n >= 2) {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      state = _mm_crc32_u16(state, v);
+      p += 2;
+      n -= 2;
+    }
+    if ((reinterpret_cast<uintptr_t>(p) & 4) != 0 && n >= 4) {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      state = _mm_crc32_u32(state, v);
+      p += 4;
+      n -= 4;
+    }
   }
   uint64_t wide = state;
   while (n >= 8) {
@@ -104,21 +109,23 @@ __attribute__((target("sse4.2"))) uint32_t extend_hw(uint32_t state, const uint8
     n -= 8;
   }
   state = static_cast<uint32_t>(wide);
-  if (n >= 4) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    state = _mm_crc32_u32(state, v);
-    p += 4;
-    n -= 4;
+  if (n != 0) {
+    if (n >= 4) {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      state = _mm_crc32_u32(state, v);
+      p += 4;
+      n -= 4;
+    }
+    if (n >= 2) {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      state = _mm_crc32_u16(state, v);
+      p += 2;
+      n -= 2;
+    }
+    if (n >= 1) state = _mm_crc32_u8(state, *p);
   }
-  if (n >= 2) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    state = _mm_crc32_u16(state, v);
-    p += 2;
-    n -= 2;
-  }
-  if (n >= 1) state = _mm_crc32_u8(state, *p);
   return state;
 }
 
