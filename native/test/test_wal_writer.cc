@@ -240,6 +240,16 @@ WalWriterOptions smallOptions(const std::string& dir, FileLayer* fs) {
   return o;
 }
 
+// Async options whose windows end only on the record count: the time trigger never fires
+// within a test.
+WalWriterOptions countOnlyAsync(const std::string& dir, FileLayer* fs, uint32_t records) {
+  WalWriterOptions o = smallOptions(dir, fs);
+  o.mode = WalMode::Async;
+  o.asyncFlushMs = 100'000;
+  o.asyncFlushRecords = records;
+  return o;
+}
+
 // fdatasync calls on log segments, leaving out the zero-fill of the next segment
 // (wal-next.tmp), which the writer paces on its own schedule.
 uint64_t segmentSyncs(const FaultInjectingFileLayer& fl) {
@@ -449,10 +459,7 @@ TEST(wal_writer_async_count_trigger) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
   FaultInjectingFileLayer fl(posix_file_layer());
-  WalWriterOptions o = smallOptions(dir, &fl);
-  o.mode = WalMode::Async;
-  o.asyncFlushMs = 100'000;  // never, in this test
-  o.asyncFlushRecords = 100;
+  const WalWriterOptions o = countOnlyAsync(dir, &fl, 100);
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
   const uint64_t syncs0 = segmentSyncs(fl);
@@ -476,10 +483,7 @@ TEST(wal_writer_async_flush_spans_segment_switch) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
   NoSyncLayer fs;
-  WalWriterOptions o = smallOptions(dir, &fs);
-  o.mode = WalMode::Async;
-  o.asyncFlushMs = 100'000;  // never, in this test
-  o.asyncFlushRecords = 100;
+  const WalWriterOptions o = countOnlyAsync(dir, &fs, 100);
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
   // CANCEL records are 24 bytes: (64 KiB - 64) / 24 = 2728 per segment, so the 28th flush of
@@ -538,12 +542,9 @@ TEST(wal_writer_async_steady_stream_costs_few_producer_wakes) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
   NoSyncLayer fs(std::chrono::microseconds(200));  // about this machine's fdatasync
-  WalWriterOptions o = smallOptions(dir, &fs);
+  WalWriterOptions o = countOnlyAsync(dir, &fs, 1000);  // every window ends on the count
   o.segmentBytes = 16 << 20;
   o.ringCapacity = 8192;
-  o.mode = WalMode::Async;
-  o.asyncFlushMs = 100'000;  // never, in this test: every window ends on the count
-  o.asyncFlushRecords = 1000;
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
   uint64_t seq = 0;
@@ -567,10 +568,7 @@ TEST(wal_writer_burst_wakes_the_writer_once_at_its_end) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
   FaultInjectingFileLayer fl(posix_file_layer());
-  WalWriterOptions o = smallOptions(dir, &fl);
-  o.mode = WalMode::Async;
-  o.asyncFlushMs = 100'000;  // never, in this test
-  o.asyncFlushRecords = 100;
+  const WalWriterOptions o = countOnlyAsync(dir, &fl, 100);
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the writer parks
