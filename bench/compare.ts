@@ -278,12 +278,23 @@ function findReplayBin(explicit: string | undefined): string | undefined {
   return undefined;
 }
 
-function cppReplay(w: Workload, bin: string, csv: string, batchSize: number, mainCpu: number | null): Contestant {
+// `writerCpu` given: the replay logs to an async WAL (under $TMPDIR, as the JS contestants' temp
+// dirs), its writer placed as theirs are. That is the batch-async target's ceiling on this
+// machine: the WAL's own cost with no JS boundary in the way.
+function cppReplay(
+  w: Workload,
+  bin: string,
+  csv: string,
+  batchSize: number,
+  mainCpu: number | null,
+  wal: { writerCpu: number | null } | null,
+): Contestant {
   return {
-    name: `C++ replay (batch ${batchSize})`,
+    name: `C++ replay (batch ${batchSize})${wal ? ', async WAL' : ''}`,
     commands: w.count - w.warmup,
     round() {
       const pin = mainCpu === null ? [] : ['--main-cpu', String(mainCpu)];
+      if (wal) pin.push('--wal', 'async', ...(wal.writerCpu === null ? [] : ['--writer-cpu', String(wal.writerCpu)]));
       const out = execFileSync(bin, [csv, '--warmup', String(w.warmup), '--batch', String(batchSize), ...pin, '--json'], { encoding: 'utf8' });
       const r = JSON.parse(out) as { commandsPerSec: number; trades: number; commands: number };
       return { seconds: r.commands / r.commandsPerSec, trades: r.trades };
@@ -435,7 +446,8 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
       tmp = mkdtempSync(join(tmpdir(), 'durabook-compare-'));
       const csv = join(tmp, 'workload.csv');
       writeFileSync(csv, workloadToCsv(w));
-      runners.push(localRunner(cppReplay(w, bin, csv, batchSize, spec.mainCpu)));
+      runners.push(localRunner(cppReplay(w, bin, csv, batchSize, spec.mainCpu, null)));
+      runners.push(localRunner(cppReplay(w, bin, csv, batchSize, spec.mainCpu, { writerCpu: spec.writerCpu })));
     } else {
       process.stderr.write('compare: replay_bench not found (npm run build builds it into build/); skipping the C++ replay\n');
     }
@@ -483,6 +495,8 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
     add('durabook per-call, async WAL / durabook per-call', roundsOf('durabook per-call, async WAL'), roundsOf('durabook per-call'), null);
     add('durabook batch, async WAL / C++ replay', roundsOf(`${batch}, async WAL`), roundsOf(cpp), '≥ 0.5');
     add('durabook batch / C++ replay', roundsOf(batch), roundsOf(cpp), null);
+    add('C++ replay, async WAL / C++ replay', roundsOf(`${cpp}, async WAL`), roundsOf(cpp), null);
+    add('durabook batch, async WAL / C++ replay, async WAL', roundsOf(`${batch}, async WAL`), roundsOf(`${cpp}, async WAL`), null);
     add('durabook batch / durabook per-call', roundsOf(batch), roundsOf('durabook per-call'), null);
     add('durabook per-call / C++ replay', roundsOf('durabook per-call'), roundsOf(cpp), null);
     const counts = { limits: 0, cancels: 0, markets: 0 };
@@ -520,18 +534,20 @@ export function renderComparison(r: ComparisonResult): string {
     `workload: ${r.workload.ops.toLocaleString('en-US')} commands (${r.workload.limits} limits, ${r.workload.cancels} cancels, ${r.workload.markets} markets), seed ${r.workload.seed}, ~${r.workload.restingTarget} resting, ${r.rounds} interleaved rounds, median`,
   );
   lines.push('');
-  lines.push(`${'contestant'.padEnd(28)} ${'commands'.padStart(10)} ${'median'.padStart(10)}   ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'p99.9'.padStart(8)} ${'max'.padStart(9)}   rounds`);
+  const nameWidth = Math.max(28, ...r.contestants.map((c) => c.name.length));
+  lines.push(`${'contestant'.padEnd(nameWidth)} ${'commands'.padStart(10)} ${'median'.padStart(10)}   ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'p99.9'.padStart(8)} ${'max'.padStart(9)}   rounds`);
   for (const c of r.contestants) {
     const l = c.latencyNs;
     const ns = (x: number | undefined) => (x === undefined ? '' : `${x >= 10_000 ? `${(x / 1000).toFixed(0)}µs` : `${x}ns`}`);
     lines.push(
-      `${c.name.padEnd(28)} ${c.commands.toLocaleString('en-US').padStart(10)} ${fmtRate(c.commandsPerSec).padStart(10)}   ${ns(l?.p50).padStart(8)} ${ns(l?.p99).padStart(8)} ${ns(l?.p999).padStart(8)} ${ns(l?.max).padStart(9)}   ${c.rounds.map(fmtRate).join(' ')}`,
+      `${c.name.padEnd(nameWidth)} ${c.commands.toLocaleString('en-US').padStart(10)} ${fmtRate(c.commandsPerSec).padStart(10)}   ${ns(l?.p50).padStart(8)} ${ns(l?.p99).padStart(8)} ${ns(l?.p999).padStart(8)} ${ns(l?.max).padStart(9)}   ${c.rounds.map(fmtRate).join(' ')}`,
     );
   }
   lines.push(`(latency: closed loop, two performance.now() reads per sample, ~${r.timerOverheadNs} ns of it)`);
   if (r.placement) lines.push(`(JS threads and the C++ replay on CPU ${r.placement.mainCpu}, async WAL writers on CPU ${r.placement.writerCpu})`);
   lines.push('');
-  for (const x of r.ratios) lines.push(`${x.name.padEnd(52)} ${x.value.toFixed(2).padStart(8)}×${x.target ? `   (target ${x.target})` : ''}`);
+  const ratioWidth = Math.max(52, ...r.ratios.map((x) => x.name.length));
+  for (const x of r.ratios) lines.push(`${x.name.padEnd(ratioWidth)} ${x.value.toFixed(2).padStart(8)}×${x.target ? `   (target ${x.target})` : ''}`);
   return lines.join('\n') + '\n';
 }
 

@@ -239,7 +239,12 @@ async function main(): Promise<void> {
       both((r) => ns(r.latencyNs.p999), asyncCall),
       verdict(asyncCall === undefined ? undefined : asyncCall.latencyNs.p999 < 2000),
     ],
-    ...walTargets(pinned, ratio('durabook batch, async WAL / C++ replay'), ratio('durabook batch / C++ replay')),
+    ...walTargets(
+      pinned,
+      ratio('durabook batch, async WAL / C++ replay'),
+      ratio('durabook batch / C++ replay'),
+      ratio('C++ replay, async WAL / C++ replay'),
+    ),
     ['resident memory per resting order', '≤ 200 B', memDurabook ? `${memDurabook.rssBytesPerOrder.toFixed(0)} B` : '–', verdict(memDurabook ? memDurabook.rssBytesPerOrder <= 200 : undefined)],
   ];
 
@@ -290,7 +295,7 @@ async function main(): Promise<void> {
         '*durabook batch*: `CommandBatch` + `engine.submitBatch()` in batches of 256, results read through `BatchResult`; in-memory, and again with the async WAL (as the per-call one). ' +
         '*plain JS book*: `bench/plain-js-book.ts`, a straightforward JS book (Map of levels, sorted price arrays, linked FIFOs, O(1) cancel) returning report objects of durabook\'s shape. ' +
         '*nodejs-order-book*: the npm package, `limit()` / `market()` / `cancel()`. ' +
-        '*C++ replay*: `native/bench/replay_bench.cc`, the same CSV workload straight into `durabook::MatchingEngine` (no Node), clock read and trades cleared every 256 commands like the batch binding.',
+        '*C++ replay*: `native/bench/replay_bench.cc`, the same CSV workload straight into `durabook::MatchingEngine` (no Node), clock read and trades cleared every 256 commands like the batch binding; and again with the async WAL (`--wal async`, its writer placed as the JS contestants\' are), the ceiling of the batch API with the async WAL.',
       `- **Latency.** Closed loop: two \`performance.now()\` reads around each call; each sample includes about one read (~${c.timerOverheadNs} ns here). ` +
         'Open loop (`--rate`): command *i* is due at *i*/rate and its latency runs from that intended time to its completion, so a stall is charged to every command it delays (no coordinated omission). ' +
         'Percentiles from a `perf_hooks` histogram of integer nanoseconds. Durable ack: intended send time → `engine.durable(seq)` resolved (open loop; commands sent in one event-loop turn share one `durable()` call).',
@@ -493,6 +498,7 @@ function walTargets(
   runs: { label: string; runs: BenchResult[]; result: BenchResult }[],
   batchVsCpp: number | undefined,
   batchNoWalVsCpp: number | undefined,
+  cppAsyncVsCpp: number | undefined,
 ): string[][] {
   const find = (label: string) => runs.find((r) => r.label.startsWith(label));
   const none = find('none · per-call · closed loop');
@@ -512,7 +518,9 @@ function walTargets(
     [
       'batch API, async WAL, vs C++ replay of the same core with no WAL (side by side)',
       '≥ 0.5×',
-      `${f(batchVsCpp)}× (batch with no WAL: ${f(batchNoWalVsCpp)}×)`,
+      // The C++ replay with the same async WAL is the most any batch can reach here: above the
+      // target's 0.5×, the WAL leaves room for the boundary; below it, the target is out of reach.
+      `${f(batchVsCpp)}× (batch with no WAL: ${f(batchNoWalVsCpp)}×; the C++ replay itself with the async WAL: ${f(cppAsyncVsCpp)}×)`,
       verdict(batchVsCpp === undefined ? undefined : batchVsCpp >= 0.5),
     ],
     ['async throughput vs none (per-call)', '≥ 80%', `${f(asyncVsNone === undefined ? undefined : asyncVsNone * 100, 1)}%`, verdict(asyncVsNone === undefined ? undefined : asyncVsNone >= 0.8)],
