@@ -87,7 +87,10 @@ function medianResult(rs: BenchResult[]): BenchResult {
     r.durableAckNs.p99 = m((x) => x.durableAckNs?.p99);
     r.durableAckNs.p999 = m((x) => x.durableAckNs?.p999);
   }
-  if (r.fdatasyncNs) r.fdatasyncNs.p50 = m((x) => x.fdatasyncNs?.p50);
+  if (r.fdatasyncNs) {
+    r.fdatasyncNs.p50 = m((x) => x.fdatasyncNs?.p50);
+    r.fdatasyncNs.p99 = m((x) => x.fdatasyncNs?.p99);
+  }
   if (r.wal) r.wal.writer.writerWakes = m((x) => x.wal?.writer.writerWakes);
   return r;
 }
@@ -532,6 +535,13 @@ function walTargets(
       ack && sync ? `${f(ackRatio)}× (${(ack.p50 / 1e3).toFixed(0)} µs vs ${(sync.p50 / 1e3).toFixed(0)} µs)` : '–',
       verdict(ackRatio === undefined ? undefined : ackRatio <= 2),
     ],
-    ['durable-ack p99', '< 2 ms', ack ? `${(ack.p99 / 1e6).toFixed(2)} ms` : '–', verdict(ack ? ack.p99 < 2e6 : undefined)],
+    [
+      'durable-ack p99',
+      '< 2 ms',
+      // The same disk's own fdatasync p99 beside it (4 KiB syncs on an otherwise idle disk): an
+      // ack cannot come sooner than the sync that covers it.
+      ack ? `${(ack.p99 / 1e6).toFixed(2)} ms${sync ? ` (this disk’s fdatasync p99: ${(sync.p99 / 1e6).toFixed(2)} ms)` : ''}` : '–',
+      verdict(ack ? ack.p99 < 2e6 : undefined),
+    ],
   ];
 }
