@@ -294,9 +294,13 @@ function findReplayBin(explicit: string | undefined): string | undefined {
   return undefined;
 }
 
-// `writerCpu` given: the replay logs to an async WAL (under $TMPDIR, as the JS contestants' temp
-// dirs), its writer placed as theirs are. That is the batch-async target's ceiling on this
-// machine: the WAL's own cost with no JS boundary in the way.
+// `wal` given: the replay logs to an async WAL (under $TMPDIR, as the JS contestants' temp dirs),
+// its writer placed as theirs are: what the WAL costs the same core with no JS in the way, beside
+// what it costs the batch API. Not a ceiling for the batch API: writes into fresh page-cache
+// pages are slow at times on this host (256 MB of buffered writes into a new file took 0.10 s,
+// then 0.56 s a second later), the replay's writer then spends its time in the kernel's copy
+// into those pages (18% of the samples of a slow run, 1% of a fast one), and it has measured
+// both above and below the JS batch contestant within one comparison.
 function cppReplay(
   w: Workload,
   bin: string,
