@@ -614,6 +614,46 @@ TEST(wal_writer_burst_on_a_full_ring_wakes_the_writer) {
   removeDir(dir);
 }
 
+TEST(wal_writer_bursts_never_strand_a_parking_writer) {
+  // The per-call binding's shape: each command one burst of one to three records, the caller's
+  // own work between commands, and now and then a wait for a command to be durable. A wait lets
+  // the writer catch up and park; the next commands' bursts then find it parked, and if a
+  // burst's end did not wake it, the records would sit in the ring and the next wait would
+  // never end. Waits come in pairs a few commands apart, so that the second one comes while
+  // the writer is parked on the first commands after the first. Durable mode; each wait is
+  // bounded, and a stranded wait fails the test (a check made every 64 records instead of at
+  // each burst's end fails it).
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  WalWriterOptions o;
+  o.dir = dir;
+  o.segmentBytes = 4 << 20;
+  o.files = posix_file_layer();
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  constexpr uint64_t kCommands = 5'000;
+#else
+  constexpr uint64_t kCommands = 50'000;
+#endif
+  uint64_t stranded = 0;
+  for (uint64_t seq = 1; seq <= kCommands && stranded == 0; ++seq) {
+    {
+      const WalBurst burst(w.get());
+      if (seq % 7 == 0) w->logClock(seq, static_cast<int64_t>(seq));
+      w->logCancel(seq, 1);
+      for (uint64_t t = 0; t < seq % 3; ++t) w->logTrade(seq, Trade{1, 2, 100, 1});
+    }
+    // The caller's work between commands: mostly short, sometimes long enough for the writer
+    // to run out of spins and park while commands still come.
+    if (seq % 13 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if ((seq % 500 == 0 || seq % 500 == 4) && !waitFor([&] { return w->durableSeq() >= seq; }, 2000)) ++stranded;
+  }
+  CHECK_EQ(stranded, uint64_t{0});
+  CHECK(w->close().ok());
+  removeDir(dir);
+}
+
 TEST(wal_writer_request_wake_once_per_sync) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
