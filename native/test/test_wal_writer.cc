@@ -654,6 +654,38 @@ TEST(wal_writer_bursts_never_strand_a_parking_writer) {
   removeDir(dir);
 }
 
+TEST(wal_writer_bursts_wake_an_idle_async_writer) {
+  // Async mode: after enough empty windows the writer stops napping and parks until the next
+  // record, for good. A command's burst that arrives then must wake it at the burst's end, or
+  // the burst waits for nothing: no timer is left to flush it. Each round idles past the
+  // empty windows, sends a few one-to-three-record bursts and waits (bounded) for the last.
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  WalWriterOptions o;
+  o.dir = dir;
+  o.segmentBytes = 4 << 20;
+  o.mode = WalMode::Async;
+  o.asyncFlushMs = 1;  // the empty windows pass in tens of milliseconds
+  o.files = posix_file_layer();
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  uint64_t seq = 0;
+  uint64_t stranded = 0;
+  for (int round = 0; round < 8 && stranded == 0; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // past the empty windows: parked
+    for (int c = 0; c < 3; ++c) {
+      ++seq;
+      const WalBurst burst(w.get());
+      w->logCancel(seq, 1);
+      for (uint64_t t = 0; t < seq % 3; ++t) w->logTrade(seq, Trade{1, 2, 100, 1});
+    }
+    if (!waitFor([&] { return w->durableSeq() >= seq; }, 2000)) ++stranded;
+  }
+  CHECK_EQ(stranded, uint64_t{0});
+  CHECK(w->close().ok());
+  removeDir(dir);
+}
+
 TEST(wal_writer_request_wake_once_per_sync) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
