@@ -614,6 +614,25 @@ TEST(wal_writer_burst_on_a_full_ring_wakes_the_writer) {
   removeDir(dir);
 }
 
+// The burst tests' writer: the real file layer (on tmpfs), every record in one segment.
+WalWriterOptions burstOptions(const std::string& dir, WalMode mode) {
+  WalWriterOptions o;
+  o.dir = dir;
+  o.segmentBytes = 4 << 20;
+  o.mode = mode;
+  o.files = posix_file_layer();
+  return o;
+}
+
+// One command's records as the per-call binding logs them, in one burst: now and then a clock
+// record, the input, and zero to two trades.
+void commandBurst(WalWriter* w, uint64_t seq) {
+  const WalBurst burst(w);
+  if (seq % 7 == 0) w->logClock(seq, static_cast<int64_t>(seq));
+  w->logCancel(seq, 1);
+  for (uint64_t t = 0; t < seq % 3; ++t) w->logTrade(seq, Trade{1, 2, 100, 1});
+}
+
 TEST(wal_writer_bursts_never_strand_a_parking_writer) {
   // The per-call binding's shape: each command one burst of one to three records, the caller's
   // own work between commands, and now and then a wait for a command to be durable. A wait lets
@@ -625,12 +644,8 @@ TEST(wal_writer_bursts_never_strand_a_parking_writer) {
   // each burst's end fails it).
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
-  WalWriterOptions o;
-  o.dir = dir;
-  o.segmentBytes = 4 << 20;
-  o.files = posix_file_layer();
   std::unique_ptr<WalWriter> w;
-  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  REQUIRE(WalWriter::open(burstOptions(dir, WalMode::Durable), std::nullopt, &w).ok());
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
   constexpr uint64_t kCommands = 5'000;
 #else
@@ -638,12 +653,7 @@ TEST(wal_writer_bursts_never_strand_a_parking_writer) {
 #endif
   uint64_t stranded = 0;
   for (uint64_t seq = 1; seq <= kCommands && stranded == 0; ++seq) {
-    {
-      const WalBurst burst(w.get());
-      if (seq % 7 == 0) w->logClock(seq, static_cast<int64_t>(seq));
-      w->logCancel(seq, 1);
-      for (uint64_t t = 0; t < seq % 3; ++t) w->logTrade(seq, Trade{1, 2, 100, 1});
-    }
+    commandBurst(w.get(), seq);
     // The caller's work between commands: mostly short, sometimes long enough for the writer
     // to run out of spins and park while commands still come.
     if (seq % 13 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -661,24 +671,15 @@ TEST(wal_writer_bursts_wake_an_idle_async_writer) {
   // empty windows, sends a few one-to-three-record bursts and waits (bounded) for the last.
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
-  WalWriterOptions o;
-  o.dir = dir;
-  o.segmentBytes = 4 << 20;
-  o.mode = WalMode::Async;
+  WalWriterOptions o = burstOptions(dir, WalMode::Async);
   o.asyncFlushMs = 1;  // the empty windows pass in tens of milliseconds
-  o.files = posix_file_layer();
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
   uint64_t seq = 0;
   uint64_t stranded = 0;
   for (int round = 0; round < 8 && stranded == 0; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(60));  // past the empty windows: parked
-    for (int c = 0; c < 3; ++c) {
-      ++seq;
-      const WalBurst burst(w.get());
-      w->logCancel(seq, 1);
-      for (uint64_t t = 0; t < seq % 3; ++t) w->logTrade(seq, Trade{1, 2, 100, 1});
-    }
+    for (int c = 0; c < 3; ++c) commandBurst(w.get(), ++seq);
     if (!waitFor([&] { return w->durableSeq() >= seq; }, 2000)) ++stranded;
   }
   CHECK_EQ(stranded, uint64_t{0});
