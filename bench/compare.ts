@@ -103,9 +103,9 @@ interface Contestant {
 // A fresh engine per round. With durability 'async' it logs to a fresh temp directory (async
 // WAL), closed and removed (then `sync`) as soon as its round is over (`release`), and at exit;
 // its writer thread on `writerCpu` (see "placement" below). Released at once, not when the next
-// one opens: an engine left open with its log on disk slowed the contestants that ran after it
-// (measured: the C++ replay with the async WAL at 2.6-2.9 M/s after two open async engines,
-// 7.1-8.2 M/s without them, in the same run).
+// one opens, so that no contestant runs beside another's open log (measured once: the C++ replay
+// with the async WAL at 2.6-2.9 M/s beside two open async engines, 7.1-8.2 M/s with none; its
+// slow rounds came back in later full comparisons, so open engines were not the whole cause).
 interface EngineSource {
   open(): Promise<Engine>;
   release(): Promise<void>;
@@ -313,9 +313,10 @@ function cppReplay(
     name: `C++ replay (batch ${batchSize})${wal ? ', async WAL' : ''}`,
     commands: w.count - w.warmup,
     round() {
-      const pin = mainCpu === null ? [] : ['--main-cpu', String(mainCpu)];
-      if (wal) pin.push('--wal', 'async', ...(wal.writerCpu === null ? [] : ['--writer-cpu', String(wal.writerCpu)]));
-      const out = execFileSync(bin, [csv, '--warmup', String(w.warmup), '--batch', String(batchSize), ...pin, '--json'], { encoding: 'utf8' });
+      const args = [csv, '--warmup', String(w.warmup), '--batch', String(batchSize), '--json'];
+      if (mainCpu !== null) args.push('--main-cpu', String(mainCpu));
+      if (wal) args.push('--wal', 'async', ...(wal.writerCpu === null ? [] : ['--writer-cpu', String(wal.writerCpu)]));
+      const out = execFileSync(bin, args, { encoding: 'utf8' });
       // Its WAL directory is removed when it exits: let the file system settle, as after the JS
       // contestants' rounds.
       if (wal) execFileSync('sync');

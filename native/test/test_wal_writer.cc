@@ -651,15 +651,15 @@ TEST(wal_writer_bursts_never_strand_a_parking_writer) {
 #else
   constexpr uint64_t kCommands = 50'000;
 #endif
-  uint64_t stranded = 0;
-  for (uint64_t seq = 1; seq <= kCommands && stranded == 0; ++seq) {
+  bool stranded = false;
+  for (uint64_t seq = 1; seq <= kCommands && !stranded; ++seq) {
     commandBurst(w.get(), seq);
     // The caller's work between commands: mostly short, sometimes long enough for the writer
     // to run out of spins and park while commands still come.
     if (seq % 13 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    if ((seq % 500 == 0 || seq % 500 == 4) && !waitFor([&] { return w->durableSeq() >= seq; }, 2000)) ++stranded;
+    if ((seq % 500 == 0 || seq % 500 == 4) && !waitFor([&] { return w->durableSeq() >= seq; }, 2000)) stranded = true;
   }
-  CHECK_EQ(stranded, uint64_t{0});
+  CHECK(!stranded);
   CHECK(w->close().ok());
   removeDir(dir);
 }
@@ -676,13 +676,13 @@ TEST(wal_writer_bursts_wake_an_idle_async_writer) {
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
   uint64_t seq = 0;
-  uint64_t stranded = 0;
-  for (int round = 0; round < 8 && stranded == 0; ++round) {
+  bool stranded = false;
+  for (int round = 0; round < 8 && !stranded; ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(60));  // past the empty windows: parked
     for (int c = 0; c < 3; ++c) commandBurst(w.get(), ++seq);
-    if (!waitFor([&] { return w->durableSeq() >= seq; }, 2000)) ++stranded;
+    if (!waitFor([&] { return w->durableSeq() >= seq; }, 2000)) stranded = true;
   }
-  CHECK_EQ(stranded, uint64_t{0});
+  CHECK(!stranded);
   CHECK(w->close().ok());
   removeDir(dir);
 }
