@@ -503,9 +503,14 @@ export class Engine {
   }
 
   #onWake(): void {
+    // settle() first: it acknowledges the wake (ackWake) before it reads anything, so a failure
+    // that lands after the check below finds no wake queued and queues one of its own. Checked
+    // before the acknowledgement, a failure landing in between found the wake still queued, was
+    // never delivered, and left every pending durable() waiting for good. What settle()
+    // resolves was durable before the failure: the watermark only covers synced records.
+    this.#waiters.settle();
     const err = this.#native.walError();
     if (err) this.#fail(err);
-    else this.#waiters.settle();
   }
 
   #fail(st: NativeStatus): void {

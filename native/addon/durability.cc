@@ -69,9 +69,10 @@ void CallJsWake(napi_env env, napi_value jsCb, void*, void*) {
 }
 
 void queueWake(EngineHandle* h) {
-  // One queued callback at a time: JS clears the flag (ackWake) before it reads the
-  // watermark, so a sync that lands in between is seen by that read or queues anew.
-  if (!h->wakeQueued.exchange(true, std::memory_order_acq_rel))
+  // One queued callback at a time: JS clears the flag (ackWake) before it reads the watermark
+  // or the failure, so a sync or failure that lands in between is seen by that read or queues
+  // anew. seq_cst, as ackWake's exchange: see there.
+  if (!h->wakeQueued.exchange(true, std::memory_order_seq_cst))
     napi_call_threadsafe_function(h->tsfn, nullptr, napi_tsfn_nonblocking);
 }
 
@@ -129,7 +130,11 @@ Napi::Value OpenWal(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value AckWake(const Napi::CallbackInfo& info) {
-  handleOf(info)->wakeQueued.store(false, std::memory_order_release);
+  // An RMW, not a store: the writer's queueWake() is one too, so of the two the later one sees
+  // the earlier's effects. Either the writer finds the flag clear and queues a wake, or JS's
+  // next read (the watermark, walError()) sees what the writer did before its exchange. A plain
+  // store could still sit in this CPU's store buffer while those reads are served.
+  handleOf(info)->wakeQueued.exchange(false, std::memory_order_seq_cst);
   return info.Env().Undefined();
 }
 
