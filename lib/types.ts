@@ -191,6 +191,30 @@ export interface WalStats {
   /** Times the matching thread woke the parked writer (each a futex wake: a syscall on the matching thread). */
   writerWakes: number;
   durableSeq: number;
+  /** How long the writer's `syncs` (fdatasync calls) took, by its own clock. */
+  syncNs: SyncLatency;
+}
+
+/**
+ * Durations of the WAL writer's fdatasync calls, in ns. Quantiles come from log-linear buckets:
+ * each is the top of its bucket (capped at `max`), never below the true value and at most
+ * 12.5% above it; 0 while `count` is 0.
+ */
+export interface SyncLatency {
+  count: number;
+  mean: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /**
+   * Quantiles with each sync weighted by its own duration: the length of the sync in progress
+   * at a random moment of the writer's syncing time. Under a steady stream of durable() waits,
+   * that is the sync a random wait runs into, so a few long syncs count for every wait they
+   * held up; set a durable-ack p99 beside `timeP99`, not beside `p99`.
+   */
+  timeP50: number;
+  timeP99: number;
 }
 
 /** What engine.snapshot() wrote. */

@@ -181,6 +181,17 @@ Napi::Value WalStatsJs(const Napi::CallbackInfo& info) {
   o.Set("producerWaits", static_cast<double>(s.producerWaits));
   o.Set("writerWakes", static_cast<double>(s.writerWakes));
   o.Set("durableSeq", static_cast<double>(h->wal->durableSeq()));
+  const DurationHistogram::Snapshot& d = s.syncNs;
+  Napi::Object sync = Napi::Object::New(info.Env());
+  sync.Set("count", static_cast<double>(d.count));
+  sync.Set("mean", d.count == 0 ? 0.0 : static_cast<double>(d.totalNs) / static_cast<double>(d.count));
+  sync.Set("p50", static_cast<double>(d.quantile(0.5)));
+  sync.Set("p99", static_cast<double>(d.quantile(0.99)));
+  sync.Set("p999", static_cast<double>(d.quantile(0.999)));
+  sync.Set("max", static_cast<double>(d.maxNs));
+  sync.Set("timeP50", static_cast<double>(d.timeQuantile(0.5)));
+  sync.Set("timeP99", static_cast<double>(d.timeQuantile(0.99)));
+  o.Set("syncNs", sync);
   return o;
 }
 

@@ -321,6 +321,7 @@ WalStats WalWriter::stats() const {
   s.ringHighWater = st_high_water_.load(std::memory_order_relaxed);
   s.producerWaits = producer_waits_.load(std::memory_order_relaxed);
   s.writerWakes = writer_wakes_.load(std::memory_order_relaxed);
+  s.syncNs = st_sync_ns_.snapshot();
   return s;
 }
 
@@ -677,12 +678,11 @@ bool WalWriter::syncAndPublish() {
     publish(pending_seq_);
   }
 #endif
-  int e = files_->fdatasync(cur_fd_);
+  int e = timedSync(cur_fd_);
 #if defined(DURABOOK_TEST_HOOKS)
   // PLANTED BUG 4 (test_bugs.h): a failed sync retried, and the retry's success trusted.
   if (e != 0 && planted(kBugRetryFailedSync)) e = files_->fdatasync(cur_fd_);
 #endif
-  st_syncs_.fetch_add(1, std::memory_order_relaxed);
   if (e != 0) {
     // Never retried: after a failed fdatasync the kernel may have dropped the dirty pages, so
     // a later "successful" sync would vouch for data that is not on disk.
@@ -697,6 +697,14 @@ bool WalWriter::syncAndPublish() {
   releaseProducer();
   if (pending_seq_ > durable_seq_.load(std::memory_order_relaxed)) publish(pending_seq_);
   return true;
+}
+
+int WalWriter::timedSync(int fd) {
+  const int64_t t0 = now_ns();
+  const int e = files_->fdatasync(fd);
+  st_sync_ns_.record(static_cast<uint64_t>(std::max<int64_t>(0, now_ns() - t0)));
+  st_syncs_.fetch_add(1, std::memory_order_relaxed);
+  return e;
 }
 
 bool WalWriter::switchSegment() {
@@ -773,8 +781,7 @@ bool WalWriter::installNextSegment(uint64_t first_seq) {
     fail(e, "pwritev", tmpPath());
     return false;
   }
-  e = files_->fdatasync(next_fd_);
-  st_syncs_.fetch_add(1, std::memory_order_relaxed);
+  e = timedSync(next_fd_);
   if (e != 0) {
     fail(e, "fdatasync", tmpPath());
     return false;

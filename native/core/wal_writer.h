@@ -77,6 +77,7 @@
 #include <optional>
 #include <string>
 
+#include "duration_histogram.h"
 #include "file_layer.h"
 #include "journal.h"
 #include "spsc_ring.h"
@@ -130,6 +131,8 @@ struct WalStats {
   uint64_t ringHighWater = 0; // most slots ever seen in use (written-unsynced included)
   uint64_t producerWaits = 0; // Journal calls that found the ring full
   uint64_t writerWakes = 0;   // futex wakes of the parked writer by the producer
+  // How long each of the `syncs` took (the writer's own clock around the call).
+  DurationHistogram::Snapshot syncNs;
 };
 
 class WalWriter final : public Journal {
@@ -214,6 +217,8 @@ class WalWriter final : public Journal {
   void run();
   bool writeFresh(size_t fresh);
   bool syncAndPublish();
+  // fdatasync(fd), counted in st_syncs_ and timed into st_sync_ns_.
+  int timedSync(int fd);
   void publish(uint64_t seq);
   bool switchSegment();
   bool preallocDue() const;
@@ -265,6 +270,7 @@ class WalWriter final : public Journal {
   alignas(64) std::atomic<uint64_t> st_records_{0};
   std::atomic<uint64_t> st_bytes_{0};
   std::atomic<uint64_t> st_syncs_{0};
+  DurationHistogram st_sync_ns_;  // one sample per st_syncs_
   std::atomic<uint64_t> st_batches_{0};
   std::atomic<uint64_t> st_segments_{0};
   std::atomic<uint64_t> st_high_water_{0};

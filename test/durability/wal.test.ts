@@ -60,6 +60,19 @@ describe('durable mode', () => {
     const stats = e.walStats()!;
     // Group commit: far fewer syncs than commands.
     expect(stats.syncs).toBeLessThan(seqs.length);
+    // Every sync timed, in nanoseconds: a real fdatasync takes more than a microsecond and,
+    // even on a slow disk, less than ten seconds.
+    const t = stats.syncNs;
+    expect(t.count).toBe(stats.syncs);
+    expect(t.p50).toBeGreaterThan(1_000);
+    expect(t.p50).toBeLessThanOrEqual(t.p99);
+    expect(t.p99).toBeLessThanOrEqual(t.p999);
+    expect(t.p999).toBeLessThanOrEqual(t.max);
+    expect(t.max).toBeLessThan(10e9);
+    expect(t.mean).toBeGreaterThan(0);
+    expect(t.mean).toBeLessThanOrEqual(t.max);
+    expect(t.timeP50).toBeGreaterThanOrEqual(t.p50 / 2);
+    expect(t.timeP99).toBeLessThanOrEqual(t.max);
     await e.close();
   });
 

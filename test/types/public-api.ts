@@ -20,8 +20,10 @@ import {
   type Report,
   type RestingOrder,
   type Side,
+  type SyncLatency,
   type TimeInForce,
   type Trade,
+  type WalStats,
 } from 'durabook';
 
 /** True when A and B are the same type (not merely assignable either way). */
@@ -43,6 +45,8 @@ assertType<Equal<Bbo['bid'], { price: number; qty: number } | null>>();
 assertType<Equal<Depth['bids'], Level[]>>();
 assertType<Equal<RestingOrder['side'], Side>>();
 assertType<Equal<DurabookError['code'], ErrorCode>>();
+assertType<Equal<WalStats['syncNs'], SyncLatency>>();
+assertType<Equal<keyof SyncLatency, 'count' | 'mean' | 'p50' | 'p99' | 'p999' | 'max' | 'timeP50' | 'timeP99'>>();
 
 // --- The README example ----------------------------------------------------------------------
 
