@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine.js';
 import { native } from '../native.js';
-import type { Durability, OrderStatus, WalStats } from '../types.js';
+import type { Durability, OrderStatus, SyncLatency, WalStats } from '../types.js';
+import { readCpuTicks, stealBetween } from './cpu-steal.js';
 import { BatchDriver, callOne, newTally, restingOrders, runCalls, runCallsTimed, statusRecord, tallyReport, type Tally } from './drivers.js';
 import { summarize, timerOverheadNs, type LatencySummary } from './latency.js';
 import { probeFdatasync } from './fdatasync-probe.js';
@@ -106,6 +107,8 @@ export interface BenchResult {
     mode: 'closed-loop' | 'open-loop';
     /** Closed loop: median cost of the two timer reads each sample includes. */
     timerOverheadNs: number;
+    /** Per CPU, the share of the pass's time the hypervisor stole (cpu-steal.ts); null off Linux. */
+    steal: number[] | null;
   };
   /**
    * WAL directory after the throughput pass, or null in 'none' mode. `bytes`: written bytes (each
@@ -120,8 +123,12 @@ export interface BenchResult {
     /** The writer's counters over the throughput pass (engine.walStats()). */
     writer: WalStats;
   } | null;
-  /** 'durable' mode: intended send time → engine.durable(seq) resolved, in ns; else null. */
-  durableAckNs: (LatencySummary & { rate: number }) | null;
+  /**
+   * 'durable' mode: intended send time → engine.durable(seq) resolved, in ns; else null. With
+   * the pass's own WAL syncs (the writer's clock; set the ack p99 beside their `timeP99`) and
+   * the share of each CPU's time the hypervisor stole during the pass.
+   */
+  durableAckNs: (LatencySummary & { rate: number; syncNs: SyncLatency; steal: number[] | null }) | null;
   /**
    * With a WAL: this machine's own fdatasync latency in ns (4 KiB writes into a pre-written
    * file, same file system, measured right after the WAL passes), the yardstick for durableAckNs.
@@ -407,7 +414,9 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
   s = await openSession(w, durability, api, batchSize, o.writerCpu);
   const lat = new Float64Array(n);
   let ackLat: Float64Array | undefined;
+  let ackSyncs: SyncLatency | undefined;
   const t2 = newTally();
+  const ticks0 = readCpuTicks();
   if (rate === undefined) {
     if (s.driver) s.driver.runTimed(from, to, t2, lat);
     else runCallsTimed(s.engine, w, s.names, from, to, t2, lat);
@@ -415,6 +424,9 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
     ackLat = durability === 'durable' ? new Float64Array(n) : undefined;
     await openLoop(s, w, from, to, rate, batchSize, t2, lat, ackLat, durability !== 'none');
   }
+  const latencySteal = stealBetween(ticks0, readCpuTicks());
+  let ackSteal = latencySteal;
+  if (ackLat) ackSyncs = s.engine.walStats()!.syncNs;
   await closeSession(s);
 
   // 3. Durable acks without --rate: an open loop of its own.
@@ -426,7 +438,10 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
     progress(`durable-ack pass: ${ackCount} commands, open loop at ${ackRate}/s`);
     s = await openSession(w, durability, api, batchSize, o.writerCpu);
     ackLat = new Float64Array(ackCount);
+    const ticks1 = readCpuTicks();
     await openLoop(s, w, from, from + ackCount, ackRate, batchSize, newTally(), new Float64Array(ackCount), ackLat, true);
+    ackSteal = stealBetween(ticks1, readCpuTicks());
+    ackSyncs = s.engine.walStats()!.syncNs;
     await closeSession(s);
   }
 
@@ -473,6 +488,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
       ...summarize(lat),
       mode: rate === undefined ? 'closed-loop' : 'open-loop',
       timerOverheadNs: overhead,
+      steal: latencySteal,
     },
     wal:
       walSize === null || writer === undefined
@@ -484,7 +500,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
             bytesPerCommand: walSize.used / (setupCommands + n),
             writer,
           },
-    durableAckNs: ackLat === undefined ? null : { ...summarize(ackLat, ackCount), rate: ackRate },
+    durableAckNs: ackLat === undefined || ackSyncs === undefined ? null : { ...summarize(ackLat, ackCount), rate: ackRate, syncNs: ackSyncs, steal: ackSteal },
     fdatasyncNs,
     environment: environment(),
   };

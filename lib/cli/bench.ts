@@ -93,6 +93,11 @@ function render(r: BenchResult): string {
     out.push(
       `  durable ack   p50 ${formatNs(a.p50)}   p99 ${formatNs(a.p99)}   p99.9 ${formatNs(a.p999)}   max ${formatNs(a.max)}   (open loop at ${group(a.rate)}/s, ${group(a.count)} commands)`,
     );
+    const y = a.syncNs;
+    out.push(
+      `  WAL syncs     p50 ${formatNs(y.p50)}   p99 ${formatNs(y.p99)}   max ${formatNs(y.max)}   time-weighted p99 ${formatNs(y.timeP99)}   (the writer's ${group(y.count)} fdatasyncs in the ack pass)`,
+    );
+    if (a.steal) out.push(`  CPU steal     ${stealText(a.steal)}   (the hypervisor's share of each CPU during the ack pass)`);
   }
   if (r.fdatasyncNs) {
     const f = r.fdatasyncNs;
@@ -101,8 +106,13 @@ function render(r: BenchResult): string {
       `  fdatasync     p50 ${formatNs(f.p50)}   p99 ${formatNs(f.p99)}   max ${formatNs(f.max)}   (this disk, same run, ${group(f.count)} syncs of 4 KiB${ratio})`,
     );
   }
+  if (l.steal && !r.durableAckNs) out.push(`  CPU steal     ${stealText(l.steal)}   (the hypervisor's share of each CPU during the latency pass)`);
   out.push(`  machine       ${r.environment.cpu}, ${r.environment.cores} cores, node ${r.environment.node}`);
   return out.join('\n') + '\n';
+}
+
+function stealText(steal: readonly number[]): string {
+  return steal.map((x, i) => `cpu${i} ${(x * 100).toFixed(1)}%`).join(', ');
 }
 
 export async function runBenchCli(argv: string[]): Promise<number> {

@@ -71,6 +71,10 @@ function checkShape(r: BenchResult, ops: number): void {
   expect(l.p99).toBeLessThanOrEqual(l.p999);
   expect(l.p999).toBeLessThanOrEqual(l.max);
   expect(l.timerOverheadNs).toBeGreaterThan(0);
+  if (process.platform === 'linux') {
+    expect(l.steal).toHaveLength(r.environment.cores);
+    for (const x of l.steal!) expect(x >= 0 && x <= 1).toBe(true);
+  }
   expect(r.environment.node).toBe(process.version);
 }
 
@@ -148,6 +152,18 @@ describe('durabook bench --json', () => {
     expect(r.durableAckNs).not.toBeNull();
     expect(r.durableAckNs!.count).toBe(5000);
     expect(r.durableAckNs!.rate).toBe(50000);
+    // The ack pass's own syncs, by the writer's clock: some, each at least a microsecond, and
+    // the time-weighted p99 (long syncs weighed by their length) never below the count p50.
+    const y = r.durableAckNs!.syncNs;
+    expect(y.count).toBeGreaterThan(0);
+    expect(y.p50).toBeGreaterThan(1_000);
+    expect(y.timeP99).toBeGreaterThanOrEqual(y.p50);
+    expect(y.timeP99).toBeLessThanOrEqual(y.max);
+    // CPU steal: on Linux a fraction per CPU.
+    if (process.platform === 'linux') {
+      expect(r.durableAckNs!.steal).toHaveLength(r.environment.cores);
+      for (const x of r.durableAckNs!.steal!) expect(x >= 0 && x <= 1).toBe(true);
+    }
     expect(r.throughput.durableSeconds).toBeGreaterThanOrEqual(r.throughput.seconds);
     expect(readdirSync(tmp)).toEqual([]);
   });
