@@ -191,7 +191,10 @@ export interface WalStats {
   /** Times the matching thread woke the parked writer (each a futex wake: a syscall on the matching thread). */
   writerWakes: number;
   durableSeq: number;
-  /** How long the writer's `syncs` (fdatasync calls) took, by its own clock. */
+  /**
+   * How long the writer thread's fdatasync calls took, by its own clock: every one of `syncs`
+   * but those open() makes before the first record (the first segment's install).
+   */
   syncNs: SyncLatency;
 }
 

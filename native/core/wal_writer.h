@@ -131,7 +131,8 @@ struct WalStats {
   uint64_t ringHighWater = 0; // most slots ever seen in use (written-unsynced included)
   uint64_t producerWaits = 0; // Journal calls that found the ring full
   uint64_t writerWakes = 0;   // futex wakes of the parked writer by the producer
-  // How long each of the `syncs` took (the writer's own clock around the call).
+  // How long each of the writer thread's syncs took (its own clock around the call): all of
+  // `syncs` but open()'s own, which come before any record.
   DurationHistogram::Snapshot syncNs;
 };
 
@@ -270,7 +271,8 @@ class WalWriter final : public Journal {
   alignas(64) std::atomic<uint64_t> st_records_{0};
   std::atomic<uint64_t> st_bytes_{0};
   std::atomic<uint64_t> st_syncs_{0};
-  DurationHistogram st_sync_ns_;  // one sample per st_syncs_
+  DurationHistogram st_sync_ns_;  // one sample per sync of the writer thread
+  bool in_writer_thread_ = false;  // set by run(): syncs from here on are timed
   std::atomic<uint64_t> st_batches_{0};
   std::atomic<uint64_t> st_segments_{0};
   std::atomic<uint64_t> st_high_water_{0};

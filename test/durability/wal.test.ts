@@ -63,7 +63,8 @@ describe('durable mode', () => {
     // Every sync timed, in nanoseconds: a real fdatasync takes more than a microsecond and,
     // even on a slow disk, less than ten seconds.
     const t = stats.syncNs;
-    expect(t.count).toBe(stats.syncs);
+    // All but open()'s one sync of the first segment, which comes before any record.
+    expect(t.count).toBe(stats.syncs - 1);
     expect(t.p50).toBeGreaterThan(1_000);
     expect(t.p50).toBeLessThanOrEqual(t.p99);
     expect(t.p99).toBeLessThanOrEqual(t.p999);
