@@ -91,6 +91,7 @@ function medianResult(rs: BenchResult[]): BenchResult {
     r.durableAckNs.steal = medianSteal(rs.map((x) => x.durableAckNs?.steal ?? null));
   }
   r.latencyNs.steal = medianSteal(rs.map((x) => x.latencyNs.steal));
+  r.throughput.steal = medianSteal(rs.map((x) => x.throughput.steal));
   if (r.fdatasyncNs) {
     r.fdatasyncNs.p50 = m((x) => x.fdatasyncNs?.p50);
     r.fdatasyncNs.p99 = m((x) => x.fdatasyncNs?.p99);
@@ -369,16 +370,17 @@ async function main(): Promise<void> {
         ? 'Not pinned (one CPU).'
         : `JS thread on CPU ${mainCpu}, WAL writer on CPU ${writerCpu}${placement?.fromIrqs ? ` (the CPU that has taken most of the disk's interrupts, /proc/interrupts)` : ''}. `) +
       'The WAL targets above are judged on these rows. ' +
-      '*Steal*: the share of each CPU\'s time (CPU 0 / CPU 1) that the hypervisor gave to other guests during the latency pass (`/proc/stat`); a stolen stretch freezes whatever ran there and lands in the tails. ' +
+      '*Steal*: the share of each CPU\'s time (CPU 0 / CPU 1) that the hypervisor took away (`/proc/stat`), beside commands/s during the throughput pass and beside the tails during the latency pass; a stolen stretch freezes whatever ran there. On a virtual machine the host\'s handling of the WAL\'s own disk I/O can show up as steal on the CPU that issued it, the writer\'s. ' +
       '*Ack pass*: the WAL writer\'s own fdatasync calls during the durable-ack pass (`walStats().syncNs`, its clock), as a count p99 and a time-weighted p99 (each sync weighted by its length: the sync a durable() wait arriving at a random moment runs into, which is what an ack p99 is made of), and the steal during that pass.',
   );
   md.push('');
   md.push(
     table(
-      ['mode', 'commands/s', 'vs none', 'p50', 'p99', 'p99.9', 'steal', 'writer wakes', 'syncs', 'ack p50', 'ack p99', 'ack pass: syncs p99 · time-weighted p99 · steal', 'rounds (commands/s)'],
+      ['mode', 'commands/s', 'steal', 'vs none', 'p50', 'p99', 'p99.9', 'steal', 'writer wakes', 'syncs', 'ack p50', 'ack p99', 'ack pass: syncs p99 · time-weighted p99 · steal', 'rounds (commands/s)'],
       pinned.map(({ label, runs: rs, result: r }) => [
         label,
         `**${rate(r.throughput.commandsPerSec)}**`,
+        steal(r.throughput.steal),
         `${(pairedRatio(rs, pinned[0].runs) * 100).toFixed(0)}%`,
         ns(r.latencyNs.p50),
         ns(r.latencyNs.p99),

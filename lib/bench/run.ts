@@ -101,6 +101,8 @@ export interface BenchResult {
     /** With a WAL: time until engine.durable(lastSeq) resolved, and the rate that gives. */
     durableSeconds: number | null;
     durableCommandsPerSec: number | null;
+    /** Per CPU, the share of the measured commands' time the hypervisor stole; null off Linux. */
+    steal: number[] | null;
   };
   /** Per-command latency in ns (latency pass). */
   latencyNs: LatencySummary & {
@@ -395,9 +397,11 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
   progress(`throughput pass: ${n} commands (${durability}, ${api})`);
   let s = await openSession(w, durability, api, batchSize, o.writerCpu);
   const tally = newTally();
+  const ticksT = readCpuTicks();
   const t0 = performance.now();
   const lastSeq = s.driver ? s.driver.run(from, to, tally) : runCalls(s.engine, w, s.names, from, to, tally);
   const t1 = performance.now();
+  const throughputSteal = stealBetween(ticksT, readCpuTicks());
   let durableSeconds: number | null = null;
   if (durability !== 'none') {
     await s.engine.durable(lastSeq);
@@ -483,6 +487,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
       commandsPerSec: n / seconds,
       durableSeconds,
       durableCommandsPerSec: durableSeconds === null ? null : n / durableSeconds,
+      steal: throughputSteal,
     },
     latencyNs: {
       ...summarize(lat),

@@ -72,8 +72,10 @@ function checkShape(r: BenchResult, ops: number): void {
   expect(l.p999).toBeLessThanOrEqual(l.max);
   expect(l.timerOverheadNs).toBeGreaterThan(0);
   if (process.platform === 'linux') {
-    expect(l.steal).toHaveLength(r.environment.cores);
-    for (const x of l.steal!) expect(x >= 0 && x <= 1).toBe(true);
+    for (const steal of [l.steal, r.throughput.steal]) {
+      expect(steal).toHaveLength(r.environment.cores);
+      for (const x of steal!) expect(x >= 0 && x <= 1).toBe(true);
+    }
   }
   expect(r.environment.node).toBe(process.version);
 }
