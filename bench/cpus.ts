@@ -1,18 +1,14 @@
 // Where the disk's interrupts land, for benchmarks that place the WAL writer thread: on a small
 // machine, a matching thread that shares a CPU with the disk's completions is interrupted by
 // every one of them (measured here: async p99.9 21 µs with the JS thread there, 3 µs off it).
-import { readFileSync } from 'node:fs';
+import { readProcFile } from '../lib/bench/proc-file.js';
 import { cpus } from 'node:os';
 
 // The CPU that has taken most of the disk's interrupts (virtio-blk, NVMe or other block queue
 // lines of /proc/interrupts), or undefined when that cannot be told.
 export function diskIrqCpu(): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync('/proc/interrupts', 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readProcFile('/proc/interrupts');
+  if (text === null) return undefined;
   const [head, ...lines] = text.split('\n');
   const ncpu = head.trim().split(/\s+/).length;
   const sums = new Array<number>(ncpu).fill(0);

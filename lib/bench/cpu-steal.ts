@@ -3,7 +3,7 @@
 // stolen stretch freezes whatever ran on that CPU, the WAL writer's sync or the JS thread, and
 // lands in the latency tails as if the engine had taken it; a pass's steal is printed beside
 // its tails so that the two can be told apart.
-import { readFileSync } from 'node:fs';
+import { readProcFile } from './proc-file.js';
 
 /** Per-CPU counters in clock ticks, in CPU order. */
 export interface CpuTicks {
@@ -13,12 +13,12 @@ export interface CpuTicks {
 
 /** The per-CPU counters now, or null where /proc/stat is missing or has no steal column. */
 export function readCpuTicks(): CpuTicks | null {
-  let text: string;
-  try {
-    text = readFileSync('/proc/stat', 'utf8');
-  } catch {
-    return null;
-  }
+  const text = readProcFile('/proc/stat');
+  return text === null ? null : parseCpuTicks(text);
+}
+
+/** The per-CPU lines of a /proc/stat text; null if it has none or one lacks the steal column. */
+export function parseCpuTicks(text: string): CpuTicks | null {
   const total: number[] = [];
   const steal: number[] = [];
   for (const line of text.split('\n')) {
