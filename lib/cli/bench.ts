@@ -10,7 +10,9 @@ import { choiceFlag, intFlag, numberFlag, UsageError } from './args.js';
 const HELP = `Usage: durabook bench [options]
 
 Runs a workload through a fresh in-process engine and prints throughput, per-command latency
-(p50/p99/p99.9/max), WAL bytes per command and, in durable mode, durable-ack latency.
+(p50/p99/p99.9/max), WAL bytes per command and, in durable mode, durable-ack latency beside
+the same pass's WAL syncs (their p99 and time-weighted p99). On Linux it also prints the share
+of each CPU's time the hypervisor stole during the pass (/proc/stat steal).
 
 Workload (default: generated, seeded):
   --ops N                measured commands (default ${DEFAULT_OPS.toLocaleString('en-US')}), after a warmup that
