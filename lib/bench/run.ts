@@ -299,16 +299,13 @@ function openLoop(
       outstanding--;
       finish();
     };
-    // Sends what is due; false when nothing was.
-    const send = (): boolean => {
+    // Sends what is due, waiting in place for a due time at most MAX_SPIN_MS away (further
+    // than that, it returns and the event loop turns, so durable() wakes are still taken).
+    const send = (): void => {
       let now = performance.now();
       const due = start + (i - from) * interval;
-      // Wait for the due time here rather than in empty turns of the event loop: a turn
-      // allocates (~340 bytes for its Immediate), and hundreds of thousands of empty turns a
-      // second were most of the garbage whose scavenges stalled the loop. Never longer than
-      // MAX_SPIN_MS, so that durable() wakes are still taken promptly at low rates.
       if (now < due) {
-        if (due - now > MAX_SPIN_MS) return false;
+        if (due - now > MAX_SPIN_MS) return;
         while (now < due) now = performance.now();
       }
       const first = i;
@@ -337,7 +334,6 @@ function openLoop(
         outstanding++;
         s.engine.durable(seq).then(() => settled(first, last), failed);
       }
-      return true;
     };
     const turn = (): void => {
       try {

@@ -60,6 +60,14 @@ class DurationHistogram {
     // of durable waits, that is the sync a random wait runs into, so a few long syncs weigh as
     // much as the many waits they held up (a count quantile gives them their count only).
     uint64_t timeQuantile(double q) const;
+
+   private:
+    // A bucket's samples' total duration, from its midpoint (their own durations are not
+    // kept): within the bucket width, as the quantile itself is.
+    double weight(size_t b) const {
+      const double mid = (static_cast<double>(bucketLow(b)) + static_cast<double>(std::min(bucketHigh(b), maxNs))) / 2;
+      return mid * static_cast<double>(buckets[b]);
+    }
   };
 
   void record(uint64_t ns) {
@@ -108,21 +116,14 @@ inline uint64_t DurationHistogram::Snapshot::quantile(double q) const {
 }
 
 inline uint64_t DurationHistogram::Snapshot::timeQuantile(double q) const {
-  // Weights from each bucket's midpoint (its samples' own durations are not kept): within the
-  // bucket width, as the quantile itself is.
   double total = 0;
-  for (size_t b = 0; b < kBuckets; ++b) {
-    if (buckets[b] == 0) continue;
-    const double mid = (static_cast<double>(bucketLow(b)) + static_cast<double>(std::min(bucketHigh(b), maxNs))) / 2;
-    total += mid * static_cast<double>(buckets[b]);
-  }
+  for (size_t b = 0; b < kBuckets; ++b) total += weight(b);
   if (total <= 0) return quantile(q);  // only zero-length samples
   const double want = q * total;
   double seen = 0;
   for (size_t b = 0; b < kBuckets; ++b) {
     if (buckets[b] == 0) continue;
-    const double mid = (static_cast<double>(bucketLow(b)) + static_cast<double>(std::min(bucketHigh(b), maxNs))) / 2;
-    seen += mid * static_cast<double>(buckets[b]);
+    seen += weight(b);
     if (seen >= want) return std::min(bucketHigh(b), maxNs);
   }
   return maxNs;

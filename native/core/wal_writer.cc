@@ -701,16 +701,12 @@ bool WalWriter::syncAndPublish() {
 }
 
 int WalWriter::timedSync(int fd) {
-  if (!in_writer_thread_) {
-    // open()'s own syncs (the first segment's install, a torn tail's zeroing) are not timed:
-    // they come before any record can wait, and the first install (a whole segment of zeros)
-    // takes tens of milliseconds, which would be most of a run's time-weighted tail.
-    st_syncs_.fetch_add(1, std::memory_order_relaxed);
-    return files_->fdatasync(fd);
-  }
   const int64_t t0 = now_ns();
   const int e = files_->fdatasync(fd);
-  st_sync_ns_.record(static_cast<uint64_t>(std::max<int64_t>(0, now_ns() - t0)));
+  // open()'s own syncs (the first segment's install, a torn tail's zeroing) are counted, not
+  // timed: they come before any record can wait, and the first install (a whole segment of
+  // zeros) takes tens of milliseconds, which would be most of a run's time-weighted tail.
+  if (in_writer_thread_) st_sync_ns_.record(static_cast<uint64_t>(std::max<int64_t>(0, now_ns() - t0)));
   st_syncs_.fetch_add(1, std::memory_order_relaxed);
   return e;
 }
