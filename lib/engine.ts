@@ -16,6 +16,7 @@ import type {
   RecoveryReport,
   SnapshotInfo,
   WalStats,
+  WalStatsOptions,
   Durability,
   Report,
   RestingOrder,
@@ -78,6 +79,9 @@ export class Engine {
   #lastSymbol: unknown = NO_SYMBOL;
   #lastSymbolId = 0;
   readonly #batchResult = new BatchResult();
+  // The raw counters behind each WalStats this engine returned, for a later walStats({ since }).
+  readonly #walStatsRaw = new WeakMap<object, Float64Array>();
+  readonly #walStatsLength: number;
   readonly #dir: string | undefined;
   readonly #durability: Durability;
   readonly #waiters: DurableWaiters;
@@ -98,6 +102,7 @@ export class Engine {
   private constructor(opts: ResolvedOptions) {
     const addon = native();
     this.#resHeader = addon.resHeader;
+    this.#walStatsLength = addon.walStatsLength;
     this.#cmd = new Float64Array(8);
     this.#res = new Float64Array(this.#resHeader + 3 * RES_TRADE_CAPACITY);
     this.#native = addon.createEngine({ ...opts.limits, preciseClock: opts.preciseClock }, this.#cmd, this.#res);
@@ -428,9 +433,26 @@ export class Engine {
     return this.#durability;
   }
 
-  /** WAL writer counters, or undefined without a WAL. */
-  walStats(): WalStats | undefined {
-    return this.#native.walStats();
+  /**
+   * WAL writer counters, or undefined without a WAL. With `since` (stats this engine returned
+   * before), the counters and sync times of what happened after those stats only:
+   *
+   *     let last = engine.walStats();
+   *     setInterval(() => { const s = engine.walStats({ since: last }); report(s); last = s; }, 60_000);
+   */
+  walStats(options?: WalStatsOptions): WalStats | undefined {
+    let since: Float64Array | undefined;
+    if (options !== undefined) {
+      const earlier = object(options, 'options').since;
+      if (earlier !== undefined) {
+        since = isPlainObject(earlier) ? this.#walStatsRaw.get(earlier) : undefined;
+        if (since === undefined) throw invalid('since', earlier, 'stats this engine\'s walStats() returned');
+      }
+    }
+    const raw = new Float64Array(this.#walStatsLength);
+    const stats = this.#native.walStats(raw, since);
+    if (stats !== undefined) this.#walStatsRaw.set(stats, raw);
+    return stats;
   }
 
   /**

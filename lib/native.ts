@@ -32,7 +32,8 @@ export interface NativeEngine {
   requestWake(seq: number): boolean;
   refWake(on: boolean): void;
   walError(): NativeStatus | undefined;
-  walStats(): import('./types.js').WalStats | undefined;
+  /** `out` (walStatsLength numbers) receives the raw counters; with `since` (an earlier `out`) the stats are the interval's. */
+  walStats(out?: Float64Array, since?: Float64Array): import('./types.js').WalStats | undefined;
   closeWal(): NativeStatus;
   recover(options: { dir: string; mode: string; repair?: boolean }): NativeRecovery;
   loadSnapshot(path: string): NativeSnapshotLoad;
@@ -134,6 +135,8 @@ export interface NativeAddon {
     res: Float64Array,
   ): NativeEngine;
   resHeader: number;
+  /** Length of walStats()'s raw counters (native/addon/durability.cc). */
+  walStatsLength: number;
   /** Pins the calling thread to one CPU (Linux); 0, or the errno. Used by `durabook bench --main-cpu`. */
   pinCurrentThread(cpu: number): number;
   /** Test builds only: switch planted bugs on (native/core/test_bugs.h); returns the old mask. */

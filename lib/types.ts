@@ -179,23 +179,39 @@ export interface RecoveryReport {
   durationMs: number;
 }
 
-/** Counters of the WAL writer. */
+/**
+ * Counters of the WAL writer: since the WAL opened, or, from `walStats({ since })`, of the
+ * interval since those earlier stats (every field but `ringHighWater` and `durableSeq`).
+ */
 export interface WalStats {
   records: number;
   bytes: number;
   syncs: number;
   batches: number;
   segments: number;
+  /** Most ring slots ever in use at once, since the WAL opened (also in interval stats). */
   ringHighWater: number;
   producerWaits: number;
   /** Times the matching thread woke the parked writer (each a futex wake: a syscall on the matching thread). */
   writerWakes: number;
+  /** The durable watermark now (also in interval stats). */
   durableSeq: number;
   /**
    * How long the writer thread's fdatasync calls took, by its own clock: every one of `syncs`
-   * but those open() makes before the first record (the first segment's install).
+   * but those open() makes before the first record (the first segment's install). In interval
+   * stats, the interval's syncs alone, and `max` is the top of their highest bucket (at most
+   * 12.5% above the truth, like the quantiles).
    */
   syncNs: SyncLatency;
+}
+
+/** Options of `engine.walStats()`. */
+export interface WalStatsOptions {
+  /**
+   * Stats this engine's walStats() returned earlier: the result then covers only what happened
+   * since them (a monitor's "last minute"), and can itself be the next call's `since`.
+   */
+  since?: WalStats;
 }
 
 /**

@@ -167,10 +167,53 @@ Napi::Value WalError(const Napi::CallbackInfo& info) {
   return statusObject(info.Env(), h->wal->error());
 }
 
+// A writer's counters as numbers, for a later walStats(out, since) to diff against
+// (kWalStatsLength of them; every count stays below 2^53, so doubles hold them exactly):
+//
+//   [0] records  [1] bytes  [2] syncs  [3] batches  [4] segments  [5] ringHighWater
+//   [6] producerWaits  [7] writerWakes  [8] sync count  [9] sync totalNs  [10] sync maxNs
+//   [11 .. 11 + DurationHistogram::kBuckets) the sync histogram's buckets
+constexpr size_t kWalStatsHead = 11;
+constexpr size_t kWalStatsLength = kWalStatsHead + DurationHistogram::kBuckets;
+
+void encodeWalStats(const WalStats& s, double* out) {
+  const uint64_t head[kWalStatsHead] = {s.records,      s.bytes,         s.syncs,       s.batches,
+                                        s.segments,     s.ringHighWater, s.producerWaits, s.writerWakes,
+                                        s.syncNs.count, s.syncNs.totalNs, s.syncNs.maxNs};
+  for (size_t i = 0; i < kWalStatsHead; ++i) out[i] = static_cast<double>(head[i]);
+  for (size_t b = 0; b < DurationHistogram::kBuckets; ++b) out[kWalStatsHead + b] = static_cast<double>(s.syncNs.buckets[b]);
+}
+
+// Inverse of encodeWalStats. The array comes from JS: a value that is not a count (negative,
+// NaN, fractional after a caller wrote into it) reads as 0, never as undefined behaviour.
+WalStats decodeWalStats(const double* in) {
+  auto count = [](double d) { return d >= 1 && d < 18446744073709551616.0 ? static_cast<uint64_t>(d) : uint64_t{0}; };
+  WalStats s;
+  uint64_t* head[kWalStatsHead] = {&s.records,      &s.bytes,         &s.syncs,       &s.batches,
+                                   &s.segments,     &s.ringHighWater, &s.producerWaits, &s.writerWakes,
+                                   &s.syncNs.count, &s.syncNs.totalNs, &s.syncNs.maxNs};
+  for (size_t i = 0; i < kWalStatsHead; ++i) *head[i] = count(in[i]);
+  for (size_t b = 0; b < DurationHistogram::kBuckets; ++b) s.syncNs.buckets[b] = count(in[kWalStatsHead + b]);
+  return s;
+}
+
+// A Float64Array argument of exactly kWalStatsLength numbers, or nullptr.
+double* statsArray(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsTypedArray()) return nullptr;
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_float64_array || ta.ElementLength() != kWalStatsLength) return nullptr;
+  return ta.As<Napi::Float64Array>().Data();
+}
+
+// walStats(out?: Float64Array, since?: Float64Array) → stats | undefined. `out` receives the
+// counters as they stand (encodeWalStats); with `since` (an earlier `out`) the stats are those
+// of the interval between the two (WalStats::since).
 Napi::Value WalStatsJs(const Napi::CallbackInfo& info) {
   EngineHandle* h = handleOf(info);
   if (!h->wal) return info.Env().Undefined();
   WalStats s = h->wal->stats();
+  if (double* out = statsArray(info, 0)) encodeWalStats(s, out);
+  if (const double* since = statsArray(info, 1)) s = s.since(decodeWalStats(since));
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("records", static_cast<double>(s.records));
   o.Set("bytes", static_cast<double>(s.bytes));
@@ -527,11 +570,9 @@ void registerDurabilityMethods(Napi::Env env, Napi::Object obj, EngineHandle* h)
 }
 
 void registerDurabilityModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("walStatsLength", Napi::Number::New(env, static_cast<double>(kWalStatsLength)));
 #if defined(DURABOOK_TEST_HOOKS)
   exports.Set("setPlantedBugs", Napi::Function::New(env, SetPlantedBugs, "setPlantedBugs"));
-#else
-  (void)env;
-  (void)exports;
 #endif
 }
 

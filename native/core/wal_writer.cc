@@ -325,6 +325,19 @@ WalStats WalWriter::stats() const {
   return s;
 }
 
+WalStats WalStats::since(const WalStats& earlier) const {
+  WalStats d = *this;
+  d.records = countSince(records, earlier.records);
+  d.bytes = countSince(bytes, earlier.bytes);
+  d.syncs = countSince(syncs, earlier.syncs);
+  d.batches = countSince(batches, earlier.batches);
+  d.segments = countSince(segments, earlier.segments);
+  d.producerWaits = countSince(producerWaits, earlier.producerWaits);
+  d.writerWakes = countSince(writerWakes, earlier.writerWakes);
+  d.syncNs = syncNs.since(earlier.syncNs);
+  return d;
+}
+
 // --- notification -----------------------------------------------------------------------------
 
 void WalWriter::setCallbacks(std::function<void()> onDurable, std::function<void()> onFailure) {

@@ -134,6 +134,11 @@ struct WalStats {
   // How long each of the writer thread's syncs took (its own clock around the call): all of
   // `syncs` but open()'s own, which come before any record.
   DurationHistogram::Snapshot syncNs;
+
+  // What happened after `earlier`, stats of the same writer taken before these: every counter
+  // is a difference and syncNs covers that interval's syncs (DurationHistogram::Snapshot::since).
+  // ringHighWater stays these stats' own: a high-water mark has no difference.
+  WalStats since(const WalStats& earlier) const;
 };
 
 class WalWriter final : public Journal {

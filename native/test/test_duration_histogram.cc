@@ -56,3 +56,30 @@ TEST(duration_histogram_time_quantile_weighs_long_samples_by_their_length) {
   CHECK(s.timeQuantile(0.99) >= 50'000'000);
   CHECK(s.timeQuantile(0.99) <= 50'000'000);  // capped at the maximum
 }
+
+TEST(duration_histogram_since_describes_only_the_later_samples) {
+  // 1000 samples of 100 us and one of 50 ms, a snapshot, then 100 of 1 ms.
+  DurationHistogram h;
+  for (int i = 0; i < 1000; ++i) h.record(100'000);
+  h.record(50'000'000);
+  const DurationHistogram::Snapshot a = h.snapshot();
+  for (int i = 0; i < 100; ++i) h.record(1'000'000);
+  const DurationHistogram::Snapshot b = h.snapshot();
+  const DurationHistogram::Snapshot d = b.since(a);
+  CHECK_EQ(d.count, uint64_t{100});
+  CHECK_EQ(d.totalNs, uint64_t{100'000'000});
+  CHECK(d.quantile(0.5) >= 1'000'000);
+  CHECK(d.quantile(0.5) <= 1'000'000 + 1'000'000 / 8);
+  CHECK(b.quantile(0.5) < 1'000'000);  // since the start: mostly the 100 us samples
+  // The interval's maximum is its own (the 50 ms sample came before it), within a bucket.
+  CHECK(d.maxNs >= 1'000'000);
+  CHECK(d.maxNs <= 1'000'000 + 1'000'000 / 8);
+  CHECK(d.timeQuantile(0.99) <= d.maxNs);
+  // Nothing in between: an empty interval, all zeros; the wrong way round: empty too.
+  const DurationHistogram::Snapshot none = b.since(b);
+  CHECK_EQ(none.count, uint64_t{0});
+  CHECK_EQ(none.maxNs, uint64_t{0});
+  CHECK_EQ(none.quantile(0.99), uint64_t{0});
+  CHECK_EQ(a.since(b).count, uint64_t{0});
+  CHECK_EQ(countSince(5, 7), uint64_t{0});
+}

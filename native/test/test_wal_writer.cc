@@ -206,7 +206,9 @@ bool sameRecords(const std::vector<ReadRecord>& got, const std::vector<WalRecord
 class NoSyncLayer final : public FileLayer {
  public:
   NoSyncLayer() = default;
-  explicit NoSyncLayer(std::chrono::microseconds syncTime) : sync_time_(syncTime) {}
+  explicit NoSyncLayer(std::chrono::microseconds syncTime) : sync_us_(syncTime.count()) {}
+  // From the next fdatasync on (the writer thread reads it while the test thread sets it).
+  void setSyncTime(std::chrono::microseconds t) { sync_us_.store(t.count(), std::memory_order_relaxed); }
   int open(const std::string& p, unsigned f, int* fd) override { return posix_file_layer()->open(p, f, fd); }
   int pwritev(int fd, const struct iovec* v, int n, uint64_t off) override {
     return posix_file_layer()->pwritev(fd, v, n, off);
@@ -215,7 +217,8 @@ class NoSyncLayer final : public FileLayer {
     return posix_file_layer()->pread(fd, b, l, off, got);
   }
   int fdatasync(int) override {
-    if (sync_time_.count() > 0) std::this_thread::sleep_for(sync_time_);
+    const auto us = std::chrono::microseconds(sync_us_.load(std::memory_order_relaxed));
+    if (us.count() > 0) std::this_thread::sleep_for(us);
     return 0;
   }
   int fsyncDir(const std::string&) override { return 0; }
@@ -228,7 +231,7 @@ class NoSyncLayer final : public FileLayer {
   int mkdir(const std::string& p) override { return posix_file_layer()->mkdir(p); }
 
  private:
-  std::chrono::microseconds sync_time_{0};
+  std::atomic<int64_t> sync_us_{0};
 };
 
 WalWriterOptions smallOptions(const std::string& dir, FileLayer* fs) {
@@ -586,6 +589,48 @@ TEST(wal_writer_times_every_sync) {
   CHECK(st.syncNs.quantile(0.5) >= 2'000'000);
   CHECK(st.syncNs.maxNs >= 2'000'000);
   CHECK(st.syncNs.maxNs < 2'000'000'000);  // nanoseconds, not some other unit
+  removeDir(dir);
+}
+
+TEST(wal_writer_stats_since_cover_only_the_interval) {
+  // A monitor diffs two stats: the counters and the sync times of what came between them.
+  // Syncs of 200 us, then of 3 ms: the interval's quantiles are the slow ones alone, while the
+  // stats since open are still mostly fast syncs.
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  NoSyncLayer fs(std::chrono::microseconds(200));
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(smallOptions(dir, &fs), std::nullopt, &w).ok());
+  uint64_t seq = 0;
+  auto rounds = [&](int n) {
+    for (int round = 0; round < n; ++round) {
+      for (int i = 0; i < 10; ++i) w->logCancel(++seq, 7);
+      CHECK(waitFor([&] { return w->durableSeq() == seq; }));
+    }
+  };
+  rounds(20);
+  const WalStats a = w->stats();
+  fs.setSyncTime(std::chrono::microseconds(3000));
+  rounds(4);
+  const WalStats b = w->stats();
+  const WalStats d = b.since(a);
+  CHECK_EQ(d.records, uint64_t{40});
+  CHECK_EQ(d.records, b.records - a.records);
+  CHECK_EQ(d.bytes, b.bytes - a.bytes);
+  CHECK_EQ(d.batches, b.batches - a.batches);
+  CHECK(d.syncs >= 4);
+  CHECK_EQ(d.syncs, b.syncs - a.syncs);
+  CHECK_EQ(d.syncNs.count, d.syncs);  // after open every sync is the writer's, so timed
+  CHECK(d.syncNs.quantile(0.5) >= 3'000'000);
+  CHECK(d.syncNs.maxNs >= 3'000'000);
+  CHECK(d.syncNs.totalNs >= d.syncNs.count * 3'000'000);
+  CHECK(b.syncNs.quantile(0.5) < 3'000'000);  // since open: the 200 us syncs are most
+  CHECK_EQ(d.ringHighWater, b.ringHighWater);
+  // An empty interval, and one asked the wrong way round, are empty rather than huge.
+  CHECK_EQ(b.since(b).syncs, uint64_t{0});
+  CHECK_EQ(b.since(b).syncNs.count, uint64_t{0});
+  CHECK_EQ(a.since(b).records, uint64_t{0});
+  CHECK(w->close().ok());
   removeDir(dir);
 }
 

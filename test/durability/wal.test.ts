@@ -77,6 +77,51 @@ describe('durable mode', () => {
     await e.close();
   });
 
+  it('walStats({ since }) gives the counters and sync times of the interval alone', async () => {
+    const e = await Engine.open({ dir: tempDir(), symbols: ['X'] });
+    // One durable() at a time: a sync or more per command.
+    for (let i = 1; i <= 100; i++) await e.durable(e.submit(order(i)).seq);
+    const a = e.walStats()!;
+    for (let i = 101; i <= 150; i++) await e.durable(e.submit(order(i)).seq);
+    const total = e.walStats()!; // the writer is idle: nothing moves between these two calls
+    const b = e.walStats({ since: a })!;
+    expect(b.records).toBe(total.records - a.records);
+    expect(b.records).toBeGreaterThanOrEqual(50);
+    expect(b.bytes).toBe(total.bytes - a.bytes);
+    expect(b.batches).toBe(total.batches - a.batches);
+    expect(b.syncs).toBe(total.syncs - a.syncs);
+    expect(b.syncs).toBeGreaterThanOrEqual(1);
+    // Since open, every sync is timed but open()'s own; in an interval after open, every one.
+    expect(total.syncNs.count).toBe(total.syncs - 1);
+    expect(b.syncNs.count).toBe(b.syncs);
+    expect(b.syncNs.p50).toBeGreaterThan(0);
+    expect(b.syncNs.p50).toBeLessThanOrEqual(b.syncNs.max);
+    expect(b.syncNs.max).toBeLessThanOrEqual(total.syncNs.max);
+    expect(b.durableSeq).toBe(total.durableSeq);
+    expect(b.ringHighWater).toBe(total.ringHighWater);
+    // The result is a mark itself: right after it, an empty interval.
+    const c = e.walStats({ since: b })!;
+    expect([c.records, c.bytes, c.syncs, c.batches, c.syncNs.count, c.syncNs.p99, c.syncNs.max]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    // Only stats this engine returned can be a mark; a bad one changes nothing and says why.
+    const other = await Engine.open({ dir: tempDir(), symbols: ['X'] });
+    for (const bad of [{ ...a }, other.walStats(), 5, null]) {
+      const err = (() => {
+        try {
+          e.walStats({ since: bad as never });
+        } catch (x) {
+          return x;
+        }
+      })();
+      expect(err).toBeInstanceOf(DurabookError);
+      expect((err as DurabookError).code).toBe('INVALID_ARGUMENT');
+      expect((err as DurabookError).message).toMatch(/^since must be stats this engine's walStats\(\) returned, got /);
+    }
+    expect(() => e.walStats('since' as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(e.walStats({ since: a })!.records).toBe(total.records - a.records);
+    await other.close();
+    await e.close();
+  });
+
   it('a seq not assigned yet is an INVALID_ARGUMENT, not a promise that never settles', async () => {
     const e = await Engine.open({ dir: tempDir(), symbols: ['X'] });
     await expectCode(e.durable(e.lastSeq + 1), 'INVALID_ARGUMENT');

@@ -24,6 +24,7 @@ import {
   type TimeInForce,
   type Trade,
   type WalStats,
+  type WalStatsOptions,
 } from 'durabook';
 
 /** True when A and B are the same type (not merely assignable either way). */
@@ -47,6 +48,19 @@ assertType<Equal<RestingOrder['side'], Side>>();
 assertType<Equal<DurabookError['code'], ErrorCode>>();
 assertType<Equal<WalStats['syncNs'], SyncLatency>>();
 assertType<Equal<keyof SyncLatency, 'count' | 'mean' | 'p50' | 'p99' | 'p999' | 'max' | 'timeP50' | 'timeP99'>>();
+assertType<Equal<WalStatsOptions, { since?: WalStats }>>();
+assertType<Equal<Parameters<Engine['walStats']>, [options?: WalStatsOptions]>>();
+assertType<Equal<ReturnType<Engine['walStats']>, WalStats | undefined>>();
+
+export function walStatsInterval(engine: Engine): void {
+  const last = engine.walStats();
+  if (last) {
+    const s: WalStats | undefined = engine.walStats({ since: last });
+    void s;
+  }
+  // @ts-expect-error since takes stats, not a number
+  engine.walStats({ since: 5 });
+}
 
 // --- The README example ----------------------------------------------------------------------
 
