@@ -20,7 +20,9 @@
 //   durable(seq) of every Nth command) --warmup-share F (0.25) --rss-slack MB (64)
 // Columns: rate/s excludes the time spent in snapshot() and restarts ('pause s'); 'recov ms' is
 // the recovery time of open() after a restart; 'ack' is the wait for durable(seq) of sampled
-// commands; latencies are per call (submit/cancel/modify, report built), in the interval.
+// commands; 'syncs' counts the interval's fdatasyncs and 'sync ms' is their time-weighted p99
+// (walStats({ since }).syncNs.timeP99: the sync a wait ran into), to set beside 'ack99 ms';
+// latencies are per call (submit/cancel/modify, report built), in the interval.
 //   --dir DIR (default: a temp dir, removed at the end) --seed N (1) --json (one JSON line per
 //   interval on stdout, the summary last)
 // Exit code: 0 when every check held, 1 otherwise.
@@ -221,11 +223,15 @@ log(
 );
 if (!opts.json) {
   console.log(
-    ['commands', 'secs', 'rate/s', 'resting', 'rss MB', 'heap MB', 'v8 MB', 'ext MB', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'ack50 ms', 'ack99 ms', 'pause s', 'recov ms', 'disk MB', 'segs', 'snaps', 'restarts']
+    ['commands', 'secs', 'rate/s', 'resting', 'rss MB', 'heap MB', 'v8 MB', 'ext MB', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'ack50 ms', 'ack99 ms', 'syncs', 'sync ms', 'pause s', 'recov ms', 'disk MB', 'segs', 'snaps', 'restarts']
       .map((h) => h.padStart(9))
       .join(''),
   );
 }
+
+// The WAL stats at the end of the last interval: each row shows that interval's syncs alone
+// (walStats({ since })); after a restart, the new engine's since it opened.
+let walMark = engine.walStats();
 
 while (done < opts.commands && performance.now() < deadline) {
   const n = Math.min(opts.interval, opts.commands - done);
@@ -255,6 +261,7 @@ while (done < opts.commands && performance.now() < deadline) {
       const seq = engine.lastSeq;
       await engine.close();
       engine = await Engine.open(engineOptions);
+      walMark = undefined;
       restarts++;
       lastRecovery = engine.recovery;
       recoveryMs = Math.max(recoveryMs, engine.recovery.durationMs);
@@ -272,6 +279,8 @@ while (done < opts.commands && performance.now() < deadline) {
   const a = summarize(Float64Array.from(acks), acks.length);
   acks.length = 0;
   const disk = walBytes();
+  const wal = walMark ? engine.walStats({ since: walMark }) : engine.walStats();
+  walMark = wal;
   const row = {
     commands: done,
     secs: (now - started) / 1000,
@@ -287,6 +296,10 @@ while (done < opts.commands && performance.now() < deadline) {
     maxUs: l.max / 1000,
     ackP50Ms: a.p50 / 1e6,
     ackP99Ms: a.p99 / 1e6,
+    // The interval's fdatasyncs: how many, and the time-weighted p99 (the sync a wait ran into),
+    // to set beside ackP99Ms.
+    syncs: wal.syncs,
+    syncTimeP99Ms: wal.syncNs.timeP99 / 1e6,
     pauseS: pauses / 1000,
     recoveryMs,
     diskMb: mb(disk.bytes),
@@ -300,7 +313,7 @@ while (done < opts.commands && performance.now() < deadline) {
   else {
     const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : String(v)).padStart(9);
     console.log(
-      [f(row.commands, 0), f(row.secs), f(row.rate, 0), f(row.resting, 0), f(row.rssMb), f(row.heapMb), f(row.heapTotalMb), f(row.externalMb), f(row.p50Us, 2), f(row.p99Us, 2), f(row.p999Us, 1), f(row.maxUs, 0), f(row.ackP50Ms, 2), f(row.ackP99Ms, 2), f(row.pauseS, 2), f(row.recoveryMs, 0), f(row.diskMb), f(row.segments, 0), f(row.snapshots, 0), f(row.restarts, 0)].join(''),
+      [f(row.commands, 0), f(row.secs), f(row.rate, 0), f(row.resting, 0), f(row.rssMb), f(row.heapMb), f(row.heapTotalMb), f(row.externalMb), f(row.p50Us, 2), f(row.p99Us, 2), f(row.p999Us, 1), f(row.maxUs, 0), f(row.ackP50Ms, 2), f(row.ackP99Ms, 2), f(row.syncs, 0), f(row.syncTimeP99Ms, 2), f(row.pauseS, 2), f(row.recoveryMs, 0), f(row.diskMb), f(row.segments, 0), f(row.snapshots, 0), f(row.restarts, 0)].join(''),
     );
   }
 }
