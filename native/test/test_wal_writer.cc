@@ -564,6 +564,14 @@ TEST(wal_writer_async_steady_stream_costs_few_producer_wakes) {
   removeDir(dir);
 }
 
+// `rounds` times: ten cancels, then wait until the writer has made them durable (a sync or more each).
+void durableRounds(WalWriter* w, uint64_t* seq, int rounds) {
+  for (int round = 0; round < rounds; ++round) {
+    for (int i = 0; i < 10; ++i) w->logCancel(++*seq, 7);
+    CHECK(waitFor([&] { return w->durableSeq() == *seq; }));
+  }
+}
+
 TEST(wal_writer_times_every_sync) {
   // Each sync the writer thread makes is counted in syncs and timed into syncNs by its own
   // clock: a layer whose flush takes 2 ms yields 2 ms quantiles, one sample per sync.
@@ -577,10 +585,7 @@ TEST(wal_writer_times_every_sync) {
   CHECK(at_open >= 1);
   CHECK_EQ(w->stats().syncNs.count, uint64_t{0});
   uint64_t seq = 0;
-  for (int round = 0; round < 5; ++round) {
-    for (int i = 0; i < 10; ++i) w->logCancel(++seq, 7);
-    CHECK(waitFor([&] { return w->durableSeq() == seq; }));
-  }
+  durableRounds(w.get(), &seq, 5);
   CHECK(w->close().ok());
   const WalStats st = w->stats();
   CHECK(st.syncs >= at_open + 5);
@@ -602,16 +607,10 @@ TEST(wal_writer_stats_since_cover_only_the_interval) {
   std::unique_ptr<WalWriter> w;
   REQUIRE(WalWriter::open(smallOptions(dir, &fs), std::nullopt, &w).ok());
   uint64_t seq = 0;
-  auto rounds = [&](int n) {
-    for (int round = 0; round < n; ++round) {
-      for (int i = 0; i < 10; ++i) w->logCancel(++seq, 7);
-      CHECK(waitFor([&] { return w->durableSeq() == seq; }));
-    }
-  };
-  rounds(20);
+  durableRounds(w.get(), &seq, 20);
   const WalStats a = w->stats();
   fs.setSyncTime(std::chrono::microseconds(3000));
-  rounds(4);
+  durableRounds(w.get(), &seq, 4);
   const WalStats b = w->stats();
   const WalStats d = b.since(a);
   CHECK_EQ(d.records, uint64_t{40});
