@@ -197,12 +197,18 @@ WalStats decodeWalStats(const double* in) {
   return s;
 }
 
-// A Float64Array argument of exactly kWalStatsLength numbers, or nullptr.
-double* statsArray(const Napi::CallbackInfo& info, size_t i) {
-  if (info.Length() <= i || !info[i].IsTypedArray()) return nullptr;
-  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_float64_array || ta.ElementLength() != kWalStatsLength) return nullptr;
-  return ta.As<Napi::Float64Array>().Data();
+// Argument i: absent or undefined (nullptr, *ok stays true), or a Float64Array of exactly
+// kWalStatsLength numbers. Anything else clears *ok: the JS layer and this addon disagree
+// about the layout (a stale build), which must not pass for an interval of zeros.
+double* statsArray(const Napi::CallbackInfo& info, size_t i, bool* ok) {
+  if (info.Length() <= i || info[i].IsUndefined()) return nullptr;
+  if (info[i].IsTypedArray()) {
+    Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+    if (ta.TypedArrayType() == napi_float64_array && ta.ElementLength() == kWalStatsLength)
+      return ta.As<Napi::Float64Array>().Data();
+  }
+  *ok = false;
+  return nullptr;
 }
 
 // walStats(out?: Float64Array, since?: Float64Array) → stats | undefined. `out` receives the
@@ -210,10 +216,17 @@ double* statsArray(const Napi::CallbackInfo& info, size_t i) {
 // of the interval between the two (WalStats::since).
 Napi::Value WalStatsJs(const Napi::CallbackInfo& info) {
   EngineHandle* h = handleOf(info);
+  bool ok = true;
+  double* out = statsArray(info, 0, &ok);
+  const double* since = statsArray(info, 1, &ok);
+  if (!ok) {
+    Napi::TypeError::New(info.Env(), "walStats(out?, since?): Float64Arrays of walStatsLength numbers").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
   if (!h->wal) return info.Env().Undefined();
   WalStats s = h->wal->stats();
-  if (double* out = statsArray(info, 0)) encodeWalStats(s, out);
-  if (const double* since = statsArray(info, 1)) s = s.since(decodeWalStats(since));
+  if (out) encodeWalStats(s, out);
+  if (since) s = s.since(decodeWalStats(since));
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("records", static_cast<double>(s.records));
   o.Set("bytes", static_cast<double>(s.bytes));

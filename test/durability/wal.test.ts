@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DurabookError, Engine } from '../../lib/index.js';
+import { native } from '../../lib/native.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -120,6 +121,19 @@ describe('durable mode', () => {
     expect(e.walStats({ since: a })!.records).toBe(total.records - a.records);
     await other.close();
     await e.close();
+  });
+
+  it('the addon refuses raw stats of another layout rather than read them as an empty interval', () => {
+    // The engine always passes walStatsLength numbers; a JS layer and an addon built from
+    // different sources would not, and that must fail loudly, not report zeros.
+    const addon = native();
+    const n = addon.createEngine({}, new Float64Array(8), new Float64Array(addon.resHeader + 3));
+    expect(addon.walStatsLength).toBeGreaterThan(11);
+    expect(n.walStats()).toBeUndefined(); // no WAL
+    expect(n.walStats(new Float64Array(addon.walStatsLength), new Float64Array(addon.walStatsLength))).toBeUndefined();
+    expect(() => n.walStats(new Float64Array(addon.walStatsLength - 1))).toThrow(TypeError);
+    expect(() => n.walStats(undefined, new Float64Array(3))).toThrow(TypeError);
+    expect(() => n.walStats(new Float32Array(addon.walStatsLength) as never)).toThrow(TypeError);
   });
 
   it('a seq not assigned yet is an INVALID_ARGUMENT, not a promise that never settles', async () => {
