@@ -445,7 +445,8 @@ export class Engine {
     if (options !== undefined) {
       const earlier = object(options, 'options').since;
       if (earlier !== undefined) {
-        since = isPlainObject(earlier) ? this.#walStatsRaw.get(earlier) : undefined;
+        // WeakMap.get is undefined for anything it does not hold, primitives included.
+        since = this.#walStatsRaw.get(earlier as object);
         if (since === undefined) throw invalid('since', earlier, 'stats this engine\'s walStats() returned');
       }
     }

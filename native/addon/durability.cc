@@ -3,6 +3,7 @@
 // per-command path; results come back as plain JS objects.
 #include "durability.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -176,11 +177,15 @@ Napi::Value WalError(const Napi::CallbackInfo& info) {
 constexpr size_t kWalStatsHead = 11;
 constexpr size_t kWalStatsLength = kWalStatsHead + DurationHistogram::kBuckets;
 
-void encodeWalStats(const WalStats& s, double* out) {
-  const uint64_t head[kWalStatsHead] = {s.records,      s.bytes,         s.syncs,       s.batches,
-                                        s.segments,     s.ringHighWater, s.producerWaits, s.writerWakes,
-                                        s.syncNs.count, s.syncNs.totalNs, s.syncNs.maxNs};
-  for (size_t i = 0; i < kWalStatsHead; ++i) out[i] = static_cast<double>(head[i]);
+// The head fields of the layout above, in its order: one list for both directions.
+std::array<uint64_t*, kWalStatsHead> headFields(WalStats& s) {
+  return {&s.records,      &s.bytes,        &s.syncs,         &s.batches,      &s.segments,    &s.ringHighWater,
+          &s.producerWaits, &s.writerWakes, &s.syncNs.count, &s.syncNs.totalNs, &s.syncNs.maxNs};
+}
+
+void encodeWalStats(WalStats& s, double* out) {
+  const auto head = headFields(s);
+  for (size_t i = 0; i < kWalStatsHead; ++i) out[i] = static_cast<double>(*head[i]);
   for (size_t b = 0; b < DurationHistogram::kBuckets; ++b) out[kWalStatsHead + b] = static_cast<double>(s.syncNs.buckets[b]);
 }
 
@@ -189,9 +194,7 @@ void encodeWalStats(const WalStats& s, double* out) {
 WalStats decodeWalStats(const double* in) {
   auto count = [](double d) { return d >= 1 && d < 18446744073709551616.0 ? static_cast<uint64_t>(d) : uint64_t{0}; };
   WalStats s;
-  uint64_t* head[kWalStatsHead] = {&s.records,      &s.bytes,         &s.syncs,       &s.batches,
-                                   &s.segments,     &s.ringHighWater, &s.producerWaits, &s.writerWakes,
-                                   &s.syncNs.count, &s.syncNs.totalNs, &s.syncNs.maxNs};
+  const auto head = headFields(s);
   for (size_t i = 0; i < kWalStatsHead; ++i) *head[i] = count(in[i]);
   for (size_t b = 0; b < DurationHistogram::kBuckets; ++b) s.syncNs.buckets[b] = count(in[kWalStatsHead + b]);
   return s;
