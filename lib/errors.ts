@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'SNAPSHOT_CORRUPT'
   | 'IO_ERROR'
   | 'LIMIT_EXCEEDED'
+  | 'MEMORY_LOCK_FAILED'
   | 'NATIVE_UNAVAILABLE';
 
 /** Every error durabook throws or rejects with. */

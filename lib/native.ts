@@ -139,6 +139,16 @@ export interface NativeAddon {
   walStatsLength: number;
   /** Pins the calling thread to one CPU (Linux); 0, or the errno. Used by `durabook bench --main-cpu`. */
   pinCurrentThread(cpu: number): number;
+  /** Locks the process's file-backed mappings (native/core/memory_lock.h); errno 0 when locked. */
+  lockMemory(onFault: boolean): {
+    errno: number;
+    bytes: number;
+    mappings: number;
+    capable: boolean;
+    limitBytes: number;
+  };
+  /** Unlocks them; 0, or the errno. */
+  unlockMemory(): number;
   /** Test builds only: switch planted bugs on (native/core/test_bugs.h); returns the old mask. */
   setPlantedBugs?(mask: number): number;
 }

@@ -19,6 +19,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine.js';
+import { lockMemory, unlockMemory, type MemoryLock, type MemoryLockMode } from '../memory-lock.js';
 import { native } from '../native.js';
 import type { Durability, OrderStatus, SyncLatency, WalStats } from '../types.js';
 import { readCpuTicks, stealBetween } from './cpu-steal.js';
@@ -50,6 +51,8 @@ export interface BenchOptions {
   mainCpu?: number;
   /** wal.writerCpu for async/durable runs. */
   writerCpu?: number;
+  /** lockMemory(mode) for the run (undone at its end). */
+  lockMemory?: MemoryLockMode;
   /** Progress messages (the CLI passes one only when stderr is a TTY). */
   progress?: (message: string) => void;
 }
@@ -79,6 +82,8 @@ export interface BenchResult {
     mainCpu: number | null;
     /** CPU the WAL writer thread was pinned to, or null. */
     writerCpu: number | null;
+    /** What lockMemory() locked for the run (--lock-memory), or null. */
+    memoryLock: MemoryLock | null;
   };
   /** What the reports of the measured commands said (throughput pass). */
   counts: {
@@ -111,6 +116,12 @@ export interface BenchResult {
     timerOverheadNs: number;
     /** Per CPU, the share of the pass's time the hypervisor stole (cpu-steal.ts); null off Linux. */
     steal: number[] | null;
+    /**
+     * Page faults of the whole process (every thread) during the pass: a major one waited on a
+     * disk read (a code page dropped under memory pressure: --lock-memory), a minor one on the
+     * kernel mapping a page (first touch of fresh heap).
+     */
+    pageFaults: { major: number; minor: number };
   };
   /**
    * WAL directory after the throughput pass, or null in 'none' mode. `bytes`: written bytes (each
@@ -367,20 +378,41 @@ export function loadWorkload(o: BenchOptions): Workload {
   return generateWorkload({ ops: o.ops, seed: o.seed, symbols: o.symbols, restingTarget: o.restingTarget, warmup: o.warmup });
 }
 
+/**
+ * A latency sample array with every page written once: a fresh buffer's pages are mapped on
+ * first write, one fault per 512 samples, and the pass's fault count is meant to show the
+ * engine's faults, not the measurement's own.
+ */
+function samples(n: number): Float64Array {
+  return new Float64Array(n).fill(0);
+}
+
 /** Runs the benchmark; see the file comment for the passes. */
 export async function runBench(o: BenchOptions = {}, workload?: Workload): Promise<BenchResult> {
+  const rate = o.rate;
+  const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be > 0, got ${rate}`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  if (o.writerCpu !== undefined && (o.durability ?? 'none') === 'none') throw new RangeError('a writer CPU needs durability async or durable');
+  if (o.mainCpu !== undefined) {
+    const err = native().pinCurrentThread(o.mainCpu);
+    if (err !== 0) throw new RangeError(`cannot pin the JS thread to CPU ${o.mainCpu} (errno ${err})`);
+  }
+  // Process-wide: undone when the run ends, so a caller's process is left as it was.
+  const memoryLock = o.lockMemory === undefined ? null : lockMemory(o.lockMemory);
+  try {
+    return await measure(o, workload, memoryLock);
+  } finally {
+    if (memoryLock) unlockMemory();
+  }
+}
+
+async function measure(o: BenchOptions, workload: Workload | undefined, memoryLock: MemoryLock | null): Promise<BenchResult> {
   const progress = o.progress ?? (() => {});
   const durability = o.durability ?? 'none';
   const api = o.api ?? 'call';
   const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
   const rate = o.rate;
-  if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be > 0, got ${rate}`);
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
-  if (o.writerCpu !== undefined && durability === 'none') throw new RangeError('a writer CPU needs durability async or durable');
-  if (o.mainCpu !== undefined) {
-    const err = native().pinCurrentThread(o.mainCpu);
-    if (err !== 0) throw new RangeError(`cannot pin the JS thread to CPU ${o.mainCpu} (errno ${err})`);
-  }
 
   progress(o.workload ? `reading ${o.workload}` : 'generating the workload');
   const w = workload ?? loadWorkload(o);
@@ -412,19 +444,22 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
   progress(`latency pass: ${n} commands (${rate === undefined ? 'closed loop' : `open loop at ${rate}/s`})`);
   const overhead = timerOverheadNs();
   s = await openSession(w, durability, api, batchSize, o.writerCpu);
-  const lat = new Float64Array(n);
+  const lat = samples(n);
   let ackLat: Float64Array | undefined;
   let ackSyncs: SyncLatency | undefined;
   const t2 = newTally();
   const ticks0 = readCpuTicks();
+  const usage0 = process.resourceUsage();
   if (rate === undefined) {
     if (s.driver) s.driver.runTimed(from, to, t2, lat);
     else runCallsTimed(s.engine, w, s.names, from, to, t2, lat);
   } else {
-    ackLat = durability === 'durable' ? new Float64Array(n) : undefined;
+    ackLat = durability === 'durable' ? samples(n) : undefined;
     await openLoop(s, w, from, to, rate, batchSize, t2, lat, ackLat, durability !== 'none');
   }
   const latencySteal = stealBetween(ticks0, readCpuTicks());
+  const usage1 = process.resourceUsage();
+  const pageFaults = { major: usage1.majorPageFault - usage0.majorPageFault, minor: usage1.minorPageFault - usage0.minorPageFault };
   let ackSteal = latencySteal;
   if (ackLat) ackSyncs = s.engine.walStats()!.syncNs;
   await closeSession(s);
@@ -437,9 +472,9 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
     ackCount = Math.min(n, DEFAULT_ACK_COMMANDS);
     progress(`durable-ack pass: ${ackCount} commands, open loop at ${ackRate}/s`);
     s = await openSession(w, durability, api, batchSize, o.writerCpu);
-    ackLat = new Float64Array(ackCount);
+    ackLat = samples(ackCount);
     const ticks1 = readCpuTicks();
-    await openLoop(s, w, from, from + ackCount, ackRate, batchSize, newTally(), new Float64Array(ackCount), ackLat, true);
+    await openLoop(s, w, from, from + ackCount, ackRate, batchSize, newTally(), samples(ackCount), ackLat, true);
     ackSteal = stealBetween(ticks1, readCpuTicks());
     ackSyncs = s.engine.walStats()!.syncNs;
     await closeSession(s);
@@ -467,6 +502,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
       restingTarget: w.params ? w.params.restingTarget : null,
       mainCpu: o.mainCpu ?? null,
       writerCpu: o.writerCpu ?? null,
+      memoryLock,
     },
     counts: {
       commands: tally.commands,
@@ -490,6 +526,7 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
       mode: rate === undefined ? 'closed-loop' : 'open-loop',
       timerOverheadNs: overhead,
       steal: latencySteal,
+      pageFaults,
     },
     wal:
       walSize === null || writer === undefined

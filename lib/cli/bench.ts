@@ -38,6 +38,8 @@ Engine:
   --writer-cpu N         pin the WAL writer thread to CPU N (wal.writerCpu; async/durable)
                          On a small machine, keeping matching off the CPU that takes the
                          disk's interrupts (see /proc/interrupts) steadies the p99.9.
+  --lock-memory MODE     lock the process's code in RAM for the run (lockMemory(): all |
+                         on-fault), so that no command waits on a code page read back from disk
 
 Measurement:
   --rate OPS_PER_S       open loop: command i is due at i/rate and its latency is measured from
@@ -109,6 +111,11 @@ function render(r: BenchResult): string {
     );
   }
   if (l.steal && !r.durableAckNs) out.push(`  CPU steal     ${stealText(l.steal)}   (the hypervisor's share of each CPU during the latency pass)`);
+  out.push(`  page faults   major ${group(l.pageFaults.major)}, minor ${group(l.pageFaults.minor)}   (the whole process, during the latency pass)`);
+  if (c.memoryLock) {
+    const m = c.memoryLock;
+    out.push(`  memory lock   ${(m.bytes / (1 << 20)).toFixed(1)} MiB of code in ${m.mappings} mappings locked in RAM (${m.mode})`);
+  }
   out.push(`  machine       ${r.environment.cpu}, ${r.environment.cores} cores, node ${r.environment.node}`);
   return out.join('\n') + '\n';
 }
@@ -137,6 +144,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
         'batch-size': { type: 'string' },
         'main-cpu': { type: 'string' },
         'writer-cpu': { type: 'string' },
+        'lock-memory': { type: 'string' },
         rate: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -170,6 +178,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     rate: numberFlag('rate', values.rate),
     mainCpu: intFlag('main-cpu', values['main-cpu'], 0, 4095),
     writerCpu: intFlag('writer-cpu', values['writer-cpu'], 0, 4095),
+    lockMemory: choiceFlag('lock-memory', values['lock-memory'], ['all', 'on-fault'] as const),
     progress: process.stderr.isTTY ? (m: string) => process.stderr.write(`\x1b[2K\r${m}…`) : undefined,
   };
 

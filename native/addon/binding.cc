@@ -30,6 +30,7 @@
 #include "cpu_affinity.h"
 #include "durability.h"
 #include "engine_handle.h"
+#include "memory_lock.h"
 #include "wal_tools.h"
 
 namespace durabook {
@@ -367,6 +368,24 @@ Napi::Value PinCurrentThread(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), whole ? pin_thread(pthread_self(), static_cast<int>(cpu)) : EINVAL);
 }
 
+// lockMemory(onFault): locks the process's code in RAM (memory_lock.h: file-backed mappings,
+// not mlockall, which V8 cannot live with). Returns { errno, bytes, mappings, capable,
+// limitBytes }: the cap facts let the JS error say what to raise.
+Napi::Value LockMemory(const Napi::CallbackInfo& info) {
+  const bool onFault = info.Length() > 0 && info[0].ToBoolean().Value();
+  const MemoryLockResult r = lock_code(onFault ? MemoryLockMode::kOnFault : MemoryLockMode::kAll);
+  const MemoryLockLimit lim = memory_lock_limit();
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("errno", r.err);
+  out.Set("bytes", static_cast<double>(r.bytes));
+  out.Set("mappings", r.mappings);
+  out.Set("capable", lim.capable);
+  out.Set("limitBytes", static_cast<double>(lim.limitBytes));
+  return out;
+}
+
+Napi::Value UnlockMemory(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), unlock_code()); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* st = new std::shared_ptr<AddonState>(std::make_shared<AddonState>());
   napi_set_instance_data(
@@ -382,6 +401,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createEngine", Napi::Function::New(env, CreateEngine, "createEngine"));
   exports.Set("resHeader", Napi::Number::New(env, kResHeader));
   exports.Set("pinCurrentThread", Napi::Function::New(env, PinCurrentThread, "pinCurrentThread"));
+  exports.Set("lockMemory", Napi::Function::New(env, LockMemory, "lockMemory"));
+  exports.Set("unlockMemory", Napi::Function::New(env, UnlockMemory, "unlockMemory"));
   registerWalTools(env, exports);
   registerDurabilityModule(env, exports);
   return exports;

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../../lib/bench/run.js';
 import { generateWorkload, OP_CANCEL, OP_LIMIT, parseWorkloadCsv, symbolNames, WorkloadError, workloadToCsv, type Workload } from '../../lib/bench/workload.js';
 import type { Report } from '../../lib/types.js';
+import { mayLockMemory } from '../support/may-lock-memory.js';
 import { ReferenceBook } from '../support/reference-model.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -71,6 +72,7 @@ function checkShape(r: BenchResult, ops: number): void {
   expect(l.p99).toBeLessThanOrEqual(l.p999);
   expect(l.p999).toBeLessThanOrEqual(l.max);
   expect(l.timerOverheadNs).toBeGreaterThan(0);
+  for (const v of [l.pageFaults.major, l.pageFaults.minor]) expect(Number.isInteger(v) && v >= 0).toBe(true);
   if (process.platform === 'linux') {
     for (const steal of [l.steal, r.throughput.steal]) {
       expect(steal).toHaveLength(r.environment.cores);
@@ -110,7 +112,7 @@ describe('durabook bench --json', () => {
   it('reports counts that add up and the reference model’s trades (per-call API)', () => {
     const r = benchJson(['--ops', String(ops), '--resting', String(resting), '--seed', '7']);
     checkShape(r, ops);
-    expect(r.config).toMatchObject({ durability: 'none', api: 'call', batchSize: null, symbols: 1, rate: null, seed: 7, workload: 'generated', restingTarget: resting, warmupOps: resting });
+    expect(r.config).toMatchObject({ durability: 'none', api: 'call', batchSize: null, symbols: 1, rate: null, seed: 7, workload: 'generated', restingTarget: resting, warmupOps: resting, memoryLock: null });
     expect(r.wal).toBeNull();
     expect(r.durableAckNs).toBeNull();
     expect(r.latencyNs.mode).toBe('closed-loop');
@@ -183,6 +185,26 @@ describe('durabook bench --json', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('writer CPU needs durability');
     expect(cli(['bench', '--ops', '1000', '--main-cpu', '100000']).code).toBe(2);
+  });
+
+  it('--lock-memory: what was locked reaches the config; a bad mode is a usage error', () => {
+    if (!mayLockMemory()) {
+      const capped = cli(['bench', '--ops', '1000', '--lock-memory', 'all']);
+      expect(capped.code).toBe(1);
+      expect(capped.stderr).toContain('RLIMIT_MEMLOCK');
+      return;
+    }
+    const r = benchJson(['--ops', '2000', '--resting', '200', '--lock-memory', 'on-fault']);
+    checkShape(r, 2000);
+    expect(r.config.memoryLock?.mode).toBe('on-fault');
+    expect(r.config.memoryLock!.bytes).toBeGreaterThan(0);
+    expect(r.config.memoryLock!.mappings).toBeGreaterThan(3);
+    const text = cli(['bench', '--ops', '2000', '--resting', '200', '--lock-memory', 'all']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/memory lock +[\d.]+ MiB of code in \d+ mappings locked in RAM \(all\)/);
+    const bad = cli(['bench', '--ops', '1000', '--lock-memory', 'everything']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--lock-memory must be all, on-fault; got "everything"');
   });
 
   it('replays a CSV workload file and names the line of a bad row', () => {

@@ -8,12 +8,16 @@ import {
   CommandBatch,
   DurabookError,
   Engine,
+  lockMemory,
+  unlockMemory,
   type Bbo,
   type Depth,
   type Durability,
   type EngineOptions,
   type ErrorCode,
   type Level,
+  type MemoryLock,
+  type MemoryLockMode,
   type NewOrder,
   type OrderStatus,
   type RejectReason,
@@ -111,6 +115,19 @@ export async function durableOptions(): Promise<void> {
   const seq: number = engine.addSymbol('GOOG');
   await engine.close();
   void seq;
+}
+
+// --- Memory lock -------------------------------------------------------------------------------
+
+assertType<Equal<MemoryLockMode, 'all' | 'on-fault'>>();
+assertType<Equal<MemoryLock, { readonly mode: MemoryLockMode; readonly bytes: number; readonly mappings: number }>>();
+export function memoryLock(): void {
+  const lock: MemoryLock = lockMemory();
+  lockMemory('on-fault');
+  // @ts-expect-error: not a mode
+  lockMemory('current');
+  const none: void = unlockMemory();
+  void [lock, none];
 }
 
 // --- Errors ------------------------------------------------------------------------------------
