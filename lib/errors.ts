@@ -10,7 +10,6 @@ export type ErrorCode =
   | 'WAL_FAILED'
   | 'WAL_CORRUPT'
   | 'WAL_DIVERGED'
-  | 'SNAPSHOT_CORRUPT'
   | 'IO_ERROR'
   | 'LIMIT_EXCEEDED'
   | 'MEMORY_LOCK_FAILED'
