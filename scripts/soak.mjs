@@ -24,7 +24,9 @@
 // (walStats({ since }).syncNs.timeP99: the sync a wait ran into), to set beside 'ack99 ms';
 // latencies are per call (submit/cancel/modify, report built), in the interval.
 //   --dir DIR (default: a temp dir, removed at the end) --seed N (1) --json (one JSON line per
-//   interval on stdout, the summary last)
+//   interval on stdout, the summary last) --lock-memory all|on-fault (lockMemory() first: the
+//   code stays in RAM however long the run; 'majflt' counts the interval's major page faults,
+//   the disk reads for pages the kernel had dropped)
 // Exit code: 0 when every check held, 1 otherwise.
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +35,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
-const { Engine } = await import(join(root, 'dist/lib/index.js')).catch((err) => {
+const { Engine, lockMemory } = await import(join(root, 'dist/lib/index.js')).catch((err) => {
   console.error(`soak: cannot load dist/ (run npm run build first): ${err.message}`);
   process.exit(2);
 });
@@ -54,6 +56,7 @@ const opts = {
   warmupShare: 0.25,
   rssSlack: 64,
   dir: undefined,
+  lockMemory: undefined,
   seed: 1,
   json: false,
 };
@@ -67,7 +70,7 @@ for (let i = 0; i < args.length; i++) {
     process.exit(0);
   } else if (a.startsWith('--') && key in opts && i + 1 < args.length) {
     const v = args[++i];
-    opts[key] = key === 'durability' || key === 'dir' ? v : Number(v);
+    opts[key] = key === 'durability' || key === 'dir' || key === 'lockMemory' ? v : Number(v);
     if (typeof opts[key] === 'number' && !Number.isFinite(opts[key]) && key !== 'minutes') {
       console.error(`soak: ${a} needs a number, got ${v}`);
       process.exit(2);
@@ -217,13 +220,23 @@ let nextSnapshot = opts.snapshotEvery;
 let nextRestart = opts.restartEvery;
 
 const log = (line) => (opts.json ? process.stderr.write(line + '\n') : console.log(line));
+if (opts.lockMemory !== undefined) {
+  let m;
+  try {
+    m = lockMemory(opts.lockMemory);
+  } catch (err) {
+    console.error(`soak: --lock-memory: ${err.message}`); // a bad mode, or the limit to raise
+    process.exit(2);
+  }
+  log(`soak: ${(m.bytes / 2 ** 20).toFixed(1)} MiB of code in ${m.mappings} mappings locked in RAM (${m.mode})`);
+}
 log(
   `soak: ${opts.commands.toLocaleString('en-US')} commands, ${opts.durability}, ${symbols.length} symbols, book target ${opts.resting.toLocaleString('en-US')}, ` +
     `segments ${opts.segmentMb} MiB, snapshot every ${opts.snapshotEvery.toLocaleString('en-US')}, restart every ${opts.restartEvery.toLocaleString('en-US')}, dir ${dir}`,
 );
 if (!opts.json) {
   console.log(
-    ['commands', 'secs', 'rate/s', 'resting', 'rss MB', 'heap MB', 'v8 MB', 'ext MB', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'ack50 ms', 'ack99 ms', 'syncs', 'sync ms', 'pause s', 'recov ms', 'disk MB', 'segs', 'snaps', 'restarts']
+    ['commands', 'secs', 'rate/s', 'resting', 'rss MB', 'heap MB', 'v8 MB', 'ext MB', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'ack50 ms', 'ack99 ms', 'syncs', 'sync ms', 'majflt', 'pause s', 'recov ms', 'disk MB', 'segs', 'snaps', 'restarts']
       .map((h) => h.padStart(9))
       .join(''),
   );
@@ -232,6 +245,7 @@ if (!opts.json) {
 // The WAL stats at the end of the last interval: each row shows that interval's syncs alone
 // (walStats({ since })); after a restart, the new engine's since it opened.
 let walMark = engine.walStats();
+let faultMark = process.resourceUsage().majorPageFault;
 
 while (done < opts.commands && performance.now() < deadline) {
   const n = Math.min(opts.interval, opts.commands - done);
@@ -281,6 +295,7 @@ while (done < opts.commands && performance.now() < deadline) {
   const disk = walBytes();
   const wal = walMark ? engine.walStats({ since: walMark }) : engine.walStats();
   walMark = wal;
+  const faults = process.resourceUsage().majorPageFault;
   const row = {
     commands: done,
     secs: (now - started) / 1000,
@@ -300,6 +315,7 @@ while (done < opts.commands && performance.now() < deadline) {
     // to set beside ackP99Ms.
     syncs: wal.syncs,
     syncTimeP99Ms: wal.syncNs.timeP99 / 1e6,
+    majorFaults: faults - faultMark,
     pauseS: pauses / 1000,
     recoveryMs,
     diskMb: mb(disk.bytes),
@@ -308,12 +324,13 @@ while (done < opts.commands && performance.now() < deadline) {
     restarts,
   };
   rows.push(row);
+  faultMark = faults;
   intervalStart = now;
   if (opts.json) console.log(JSON.stringify(row));
   else {
     const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : String(v)).padStart(9);
     console.log(
-      [f(row.commands, 0), f(row.secs), f(row.rate, 0), f(row.resting, 0), f(row.rssMb), f(row.heapMb), f(row.heapTotalMb), f(row.externalMb), f(row.p50Us, 2), f(row.p99Us, 2), f(row.p999Us, 1), f(row.maxUs, 0), f(row.ackP50Ms, 2), f(row.ackP99Ms, 2), f(row.syncs, 0), f(row.syncTimeP99Ms, 2), f(row.pauseS, 2), f(row.recoveryMs, 0), f(row.diskMb), f(row.segments, 0), f(row.snapshots, 0), f(row.restarts, 0)].join(''),
+      [f(row.commands, 0), f(row.secs), f(row.rate, 0), f(row.resting, 0), f(row.rssMb), f(row.heapMb), f(row.heapTotalMb), f(row.externalMb), f(row.p50Us, 2), f(row.p99Us, 2), f(row.p999Us, 1), f(row.maxUs, 0), f(row.ackP50Ms, 2), f(row.ackP99Ms, 2), f(row.syncs, 0), f(row.syncTimeP99Ms, 2), f(row.majorFaults, 0), f(row.pauseS, 2), f(row.recoveryMs, 0), f(row.diskMb), f(row.segments, 0), f(row.snapshots, 0), f(row.restarts, 0)].join(''),
     );
   }
 }
