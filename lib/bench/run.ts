@@ -401,17 +401,17 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
   // Process-wide: undone when the run ends, so a caller's process is left as it was.
   const memoryLock = o.lockMemory === undefined ? null : lockMemory(o.lockMemory);
   try {
-    return await measure(o, workload, memoryLock);
+    return await measure(o, workload, batchSize, memoryLock);
   } finally {
     if (memoryLock) unlockMemory();
   }
 }
 
-async function measure(o: BenchOptions, workload: Workload | undefined, memoryLock: MemoryLock | null): Promise<BenchResult> {
+/** The passes of runBench(), with its checked batch size and memory lock. */
+async function measure(o: BenchOptions, workload: Workload | undefined, batchSize: number, memoryLock: MemoryLock | null): Promise<BenchResult> {
   const progress = o.progress ?? (() => {});
   const durability = o.durability ?? 'none';
   const api = o.api ?? 'call';
-  const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
   const rate = o.rate;
 
   progress(o.workload ? `reading ${o.workload}` : 'generating the workload');
