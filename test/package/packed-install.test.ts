@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mayLockMemory } from '../support/may-lock-memory.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SETUP_TIMEOUT = 240_000;
@@ -161,19 +162,27 @@ const SMOKE_BODY = `
     thrown = err instanceof DurabookError ? err.code : String(err);
   }
   await engine.close();
+  // The prebuild (compiled by node-gyp from binding.gyp, not by cmake-js) has lockMemory too.
+  let lock;
+  try {
+    lock = lockMemory('on-fault');
+    unlockMemory();
+  } catch (err) {
+    lock = { code: err.code };
+  }
   let addon = null; // the .node file mapped into this process
   try {
     addon = readFileSync('/proc/self/maps', 'utf8').split('\\n').map((l) => l.trim().split(/\\s+/)[5]).find((p) => p && p.endsWith('.node')) ?? null;
   } catch {}
-  console.log(JSON.stringify({ resolved, resting, report, depth, thrown, addon }));
+  console.log(JSON.stringify({ resolved, resting, report, depth, thrown, lock, addon }));
 `;
 
-const SMOKE_MJS = `import { Engine, DurabookError } from 'durabook';
+const SMOKE_MJS = `import { Engine, DurabookError, lockMemory, unlockMemory } from 'durabook';
 import { readFileSync } from 'node:fs';
 const resolved = import.meta.resolve('durabook');
 ${SMOKE_BODY}`;
 
-const SMOKE_CJS = `const { Engine, DurabookError } = require('durabook');
+const SMOKE_CJS = `const { Engine, DurabookError, lockMemory, unlockMemory } = require('durabook');
 const { readFileSync } = require('node:fs');
 const resolved = require.resolve('durabook');
 (async () => {
@@ -262,6 +271,8 @@ describe('npm pack → npm install <tarball> → use, with no compiler on PATH',
       expect(out.report).toEqual(expectedReport); // JSON drops `reason: undefined`
       expect(out.depth).toEqual({ bids: [], asks: [{ price: 10050, qty: 60, orders: 1 }] });
       expect(out.thrown).toBe('UNKNOWN_SYMBOL');
+      if (mayLockMemory()) expect(out.lock.mappings).toBeGreaterThan(3);
+      else expect(out.lock).toEqual({ code: 'MEMORY_LOCK_FAILED' });
       if (process.platform === 'linux') {
         expect(out.addon).toContain(`/node_modules/durabook/${prebuildDir}`);
       }
