@@ -228,7 +228,7 @@ if (opts.lockMemory !== undefined) {
     console.error(`soak: --lock-memory: ${err.message}`); // a bad mode, or the limit to raise
     process.exit(2);
   }
-  log(`soak: ${(m.bytes / 2 ** 20).toFixed(1)} MiB of code in ${m.mappings} mappings locked in RAM (${m.mode})`);
+  log(`soak: ${mb(m.bytes).toFixed(1)} MiB of code in ${m.mappings} mappings locked in RAM (${m.mode})`);
 }
 log(
   `soak: ${opts.commands.toLocaleString('en-US')} commands, ${opts.durability}, ${symbols.length} symbols, book target ${opts.resting.toLocaleString('en-US')}, ` +

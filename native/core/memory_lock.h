@@ -161,10 +161,4 @@ inline MemoryLockResult lock_code(MemoryLockMode mode) {
   return r;
 }
 
-// Bytes of this process's memory locked now (VmLck of /proc/self/status), or -1 where unknown.
-inline int64_t locked_bytes() {
-  long long kb = 0;
-  return proc_self_status("VmLck: %lld kB", &kb) ? kb * 1024 : -1;
-}
-
 }  // namespace durabook

@@ -18,11 +18,15 @@ using namespace durabook;
 
 namespace {
 
-int64_t rss_bytes() {
+// A /proc/self/status field given in kB ("VmRSS: %lld kB"), in bytes.
+int64_t status_bytes(const char* fmt) {
   long long kb = 0;
-  CHECK(proc_self_status("VmRSS: %lld kB", &kb));
+  CHECK(proc_self_status(fmt, &kb));
   return int64_t{kb} * 1024;
 }
+int64_t rss_bytes() { return status_bytes("VmRSS: %lld kB"); }
+// Locked now: VmLck counts the locked mappings, resident or not.
+int64_t locked_bytes() { return status_bytes("VmLck: %lld kB"); }
 
 // A 4 MiB file mapped read-only and not touched yet: code-like memory the lock must cover.
 // (The file stays while it is mapped: a deleted file's mapping counts as anonymous memory.)
