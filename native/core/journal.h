@@ -10,6 +10,8 @@
 
 namespace durabook {
 
+class WalWriter;
+
 class Journal {
  public:
   virtual ~Journal() = default;
@@ -22,6 +24,11 @@ class Journal {
   // Only called when wantsTrades(); carries the seq of the command that made the trade.
   virtual void logTrade(uint64_t seq, const Trade& t) = 0;
   virtual bool wantsTrades() const = 0;
+  // Non-null when this journal is the WAL writer. The engine then calls the writer's logging
+  // methods by their own type: direct calls that inline into the engine's command code, instead
+  // of an indirect call per record that also makes the compiler spill and reload the engine's
+  // state around it (a command logs one to a few records, on the matching thread).
+  virtual WalWriter* asWalWriter() { return nullptr; }
 };
 
 }  // namespace durabook

@@ -2,7 +2,18 @@
 
 #include <cassert>
 
+#include "wal_writer.h"
+
 namespace durabook {
+
+template <typename Log>
+void MatchingEngine::toJournal(Log&& log) {
+  if (wal_ != nullptr) {
+    log(*wal_);
+  } else if (journal_ != nullptr) {
+    log(*journal_);
+  }
+}
 
 namespace {
 
@@ -40,7 +51,7 @@ uint32_t MatchingEngine::findSymbol(std::string_view name) const {
 
 void MatchingEngine::logClockIfDirty() {
   if (clockDirty_) {
-    if (journal_) journal_->logClock(seq_, clock_);
+    toJournal([&](auto& j) { j.logClock(seq_, clock_); });
     clockDirty_ = false;
   }
 }
@@ -66,7 +77,7 @@ CommandError MatchingEngine::addSymbol(std::string_view name, Report* r) {
   if (names_.size() >= limits_.maxSymbols) return CommandError::SymbolLimit;
   beginCommand(r, 0);
   uint32_t idx = static_cast<uint32_t>(names_.size());
-  if (journal_) journal_->logAddSymbol(seq_, idx, name);
+  toJournal([&](auto& j) { j.logAddSymbol(seq_, idx, name); });
   names_.emplace_back(name);
   symbolIndex_.emplace(names_.back(), idx);
   books_.emplace_back();
@@ -114,7 +125,7 @@ int64_t MatchingEngine::match(OrderBook& book, Side takerSide, bool hasLimit, in
                               int64_t takerId) {
   const Side makerSide = opposite(takerSide);
   BookSide& opp = book.side(makerSide);
-  Journal* tradeLog = journal_ && journal_->wantsTrades() ? journal_ : nullptr;
+  const bool logTrades = wal_ != nullptr ? wal_->wantsTrades() : journal_ != nullptr && journal_->wantsTrades();
   while (qty > 0 && !opp.empty()) {
     PriceLevel& L = book.level(opp.best());
     if (hasLimit && !crosses(takerSide, limit, L.price)) break;
@@ -123,7 +134,7 @@ int64_t MatchingEngine::match(OrderBook& book, Side takerSide, bool hasLimit, in
       Order& m = pool_[oi];
       const int64_t q = m.qty < qty ? m.qty : qty;
       trades_.push_back(Trade{m.id, takerId, L.price, q});
-      if (tradeLog) tradeLog->logTrade(seq_, trades_.back());
+      if (logTrades) toJournal([&](auto& j) { j.logTrade(seq_, trades_.back()); });
       qty -= q;
       m.qty -= q;
       L.qty -= q;
@@ -180,7 +191,7 @@ void MatchingEngine::finishTaker(Report* r, int64_t qty, int64_t left, bool canR
 CommandError MatchingEngine::submit(const NewOrderCmd& c, Report* r) {
   if (CommandError e = validateNew(c); e != CommandError::Ok) return e;
   beginCommand(r, c.id);
-  if (journal_) journal_->logNew(seq_, c);
+  toJournal([&](auto& j) { j.logNew(seq_, c); });
   totals_.submittedQty += static_cast<uint64_t>(c.qty);
 
   auto reject = [&](Reason why) {
@@ -218,7 +229,7 @@ CommandError MatchingEngine::validateModify(const ModifyCmd& c) {
 CommandError MatchingEngine::cancel(int64_t id, Report* r) {
   if (CommandError e = validateCancel(id); e != CommandError::Ok) return e;
   beginCommand(r, id);
-  if (journal_) journal_->logCancel(seq_, id);
+  toJournal([&](auto& j) { j.logCancel(seq_, id); });
   const uint32_t oi = ids_.find(id);
   if (oi == IdIndex::kNotFound) {
     r->reason = Reason::UnknownOrder;
@@ -236,7 +247,7 @@ CommandError MatchingEngine::cancel(int64_t id, Report* r) {
 CommandError MatchingEngine::modify(const ModifyCmd& c, Report* r) {
   if (CommandError e = validateModify(c); e != CommandError::Ok) return e;
   beginCommand(r, c.id);
-  if (journal_) journal_->logModify(seq_, c);
+  toJournal([&](auto& j) { j.logModify(seq_, c); });
   const uint32_t oi = ids_.find(c.id);
   if (oi == IdIndex::kNotFound) {
     r->reason = Reason::UnknownOrder;

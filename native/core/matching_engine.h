@@ -57,7 +57,10 @@ class MatchingEngine {
   // Replay: the next command must carry exactly this seq (checked by the replay driver).
   uint64_t lastSeq() const { return seq_; }
 
-  void setJournal(Journal* j) { journal_ = j; }
+  void setJournal(Journal* j) {
+    journal_ = j;
+    wal_ = j != nullptr ? j->asWalWriter() : nullptr;
+  }
   std::vector<Trade>& trades() { return trades_; }
   void clearTrades() { trades_.clear(); }
 
@@ -125,6 +128,10 @@ class MatchingEngine {
   bool rest(uint32_t symbol, Side side, int64_t id, int64_t price, int64_t qty, bool postOnly, Reason* why);
   void finishTaker(Report* r, int64_t qty, int64_t left, bool canRest, const NewOrderCmd& c);
   void logClockIfDirty();
+  // Calls log(journal) with the journal, if there is one: the WAL writer by its own type, so
+  // that the call inlines (Journal::asWalWriter); any other journal through the interface.
+  template <typename Log>
+  void toJournal(Log&& log);
 
   EngineLimits limits_;
   std::vector<OrderBook> books_;
@@ -134,6 +141,7 @@ class MatchingEngine {
   IdIndex ids_;
   std::vector<Trade> trades_;
   Journal* journal_ = nullptr;
+  WalWriter* wal_ = nullptr;  // journal_->asWalWriter()
   uint64_t seq_ = 0;
   int64_t clock_ = 0;
   bool clockDirty_ = false;

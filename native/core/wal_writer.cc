@@ -384,44 +384,15 @@ void WalWriter::publish(uint64_t seq) {
 
 // --- producer side (matching thread) ----------------------------------------------------------
 
-// The hot records are encoded straight into the slot (wal_record_bytes.h); only ADD_SYMBOL,
-// rare and variable-length, goes through a WalRecord.
-void WalWriter::logClock(uint64_t seq, int64_t ts) {
-  append([&](uint8_t* out) { return wal_encode_clock(out, seq, ts); });
-}
-void WalWriter::logNew(uint64_t seq, const NewOrderCmd& c) {
-  append([&](uint8_t* out) { return wal_encode_new(out, seq, wal_new(c)); });
-}
-void WalWriter::logCancel(uint64_t seq, int64_t id) {
-  append([&](uint8_t* out) { return wal_encode_cancel(out, seq, id); });
-}
-void WalWriter::logModify(uint64_t seq, const ModifyCmd& c) {
-  append([&](uint8_t* out) { return wal_encode_modify(out, seq, wal_modify(c)); });
-}
 void WalWriter::logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) {
   const WalRecord r = wal_add_symbol_record(seq, symbol, name);
   append([&](uint8_t* out) { return encode_record(r, out); });
 }
-void WalWriter::logTrade(uint64_t seq, const Trade& t) {
-  append([&](uint8_t* out) { return wal_encode_trade(out, seq, wal_trade(t)); });
-}
 
-template <typename Encode>
-void WalWriter::append(Encode encode) {
-  // Relaxed is enough: these flags only ever go from false to true, and acting on a stale
-  // false costs one record queued into a ring that will not be written, which a failed or
-  // closing log ignores anyway. The slow path below re-reads failed_ with acquire.
-  if (failed_.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return;
-  Slot* s = ring_.try_reserve();
-  if (s == nullptr && (s = waitForSlot()) == nullptr) return;  // failed: the engine is failed
-  if (encode(s->bytes) == 0) {
-    // Not representable (a bug upstream). Hand the writer a zero-length record: it fails stop
-    // with EINVAL rather than leave a hole in the sequence.
-    std::memset(s->bytes, 0, kRecordHeaderSize);
-  }
-  ring_.commit();
-  ++produced_;
-  if (!in_burst_) wakeWriterIfParked();
+void WalWriter::encodeFailed(Slot* s) {
+  // Hand the writer a zero-length record: it fails stop with EINVAL rather than leave a hole
+  // in the sequence.
+  std::memset(s->bytes, 0, kRecordHeaderSize);
 }
 
 void WalWriter::wakeWriterIfParked() {

@@ -80,8 +80,10 @@
 #include "duration_histogram.h"
 #include "file_layer.h"
 #include "journal.h"
+#include "journal_records.h"
 #include "spsc_ring.h"
 #include "wal_format.h"
+#include "wal_record_bytes.h"
 
 namespace durabook {
 
@@ -160,13 +162,27 @@ class WalWriter final : public Journal {
   WalWriter& operator=(const WalWriter&) = delete;
 
   // --- Journal (matching thread only) ---------------------------------------------------
-  void logClock(uint64_t seq, int64_t ts) override;
-  void logNew(uint64_t seq, const NewOrderCmd& cmd) override;
-  void logCancel(uint64_t seq, int64_t id) override;
-  void logModify(uint64_t seq, const ModifyCmd& cmd) override;
+  // The hot records are encoded straight into the slot (wal_record_bytes.h), and defined here
+  // so that the engine's calls inline (Journal::asWalWriter); only ADD_SYMBOL, rare and
+  // variable-length, goes through a WalRecord, out of line.
+  void logClock(uint64_t seq, int64_t ts) override {
+    append([&](uint8_t* out) { return wal_encode_clock(out, seq, ts); });
+  }
+  void logNew(uint64_t seq, const NewOrderCmd& c) override {
+    append([&](uint8_t* out) { return wal_encode_new(out, seq, wal_new(c)); });
+  }
+  void logCancel(uint64_t seq, int64_t id) override {
+    append([&](uint8_t* out) { return wal_encode_cancel(out, seq, id); });
+  }
+  void logModify(uint64_t seq, const ModifyCmd& c) override {
+    append([&](uint8_t* out) { return wal_encode_modify(out, seq, wal_modify(c)); });
+  }
   void logAddSymbol(uint64_t seq, uint32_t symbol, std::string_view name) override;
-  void logTrade(uint64_t seq, const Trade& t) override;
+  void logTrade(uint64_t seq, const Trade& t) override {
+    append([&](uint8_t* out) { return wal_encode_trade(out, seq, wal_trade(t)); });
+  }
   bool wantsTrades() const override { return log_trades_; }
+  WalWriter* asWalWriter() override { return this; }
 
   // --- bursts (matching thread only) ----------------------------------------------------
   // Between beginBurst() and endBurst() a record's commit skips the check for a parked writer
@@ -215,7 +231,20 @@ class WalWriter final : public Journal {
   // Producer side.
   // Encode: size_t(uint8_t* slot), the record's padded size or 0 if not representable.
   template <typename Encode>
-  void append(Encode encode);
+  void append(Encode encode) {
+    // Relaxed is enough: these flags only ever go from false to true, and acting on a stale
+    // false costs one record queued into a ring that will not be written, which a failed or
+    // closing log ignores anyway. The slow path re-reads failed_ with acquire.
+    if (failed_.load(std::memory_order_relaxed) || closed_.load(std::memory_order_relaxed)) return;
+    Slot* s = ring_.try_reserve();
+    if (s == nullptr && (s = waitForSlot()) == nullptr) return;  // failed: the engine is failed
+    if (encode(s->bytes) == 0) encodeFailed(s);
+    ring_.commit();
+    ++produced_;
+    if (!in_burst_) wakeWriterIfParked();
+  }
+  // A record that is not representable (a bug upstream): a zero-length header in its slot.
+  static void encodeFailed(Slot* s);
   Slot* waitForSlot();
   void wakeWriterIfParked();
 
