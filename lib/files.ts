@@ -89,10 +89,14 @@ export function pruneAfterSnapshot(dir: string): { snapshots: number; segments: 
   if (snaps.length < 2) return { snapshots: removedSnaps, segments: 0 };
   const keepFrom = snaps[snaps.length - 2].seq;
   const segs = listSegments(dir);
-  // Recovery from snapshot S starts at the last segment whose first seq <= S + 1; every
-  // segment before that one is wholly covered.
+  // Recovery from snapshot S starts at the last segment whose first seq <= S + 1, or at the one
+  // before it when it is named S + 1 and begins with the trades of command S + 1, whose input
+  // record ends the segment before (recovery_start_segment, native/core/wal_recovery.h). Without
+  // reading records, a segment named S + 1 keeps the one before it; every segment before the
+  // start is wholly covered.
   let start = -1;
   for (let i = 0; i < segs.length; i++) if (segs[i].seq <= keepFrom + 1) start = i;
+  if (start > 0 && segs[start].seq === keepFrom + 1) start--;
   for (let i = 0; i < start; i++) {
     unlinkSync(segs[i].path);
     removedSegs++;

@@ -259,9 +259,9 @@ bool verify_wal(const VerifyOptions& opts, VerifyResult* out) {
   // ... and the segments before the one recovery starts at, walked like every other one.
   inspect_wal(InspectOptions{opts.dir, 0, fs, nullptr}, &out->walk);
   const InspectResult& w = out->walk;
-  size_t start = 0;
-  for (size_t i = 0; i < w.segments.size(); ++i)
-    if (w.segments[i].nameSeq <= base + 1) start = i;
+  std::vector<WalSegmentFile> segs;
+  for (const InspectedSegment& s : w.segments) segs.push_back({s.nameSeq, s.name, s.path});
+  const size_t start = segs.empty() ? 0 : recovery_start_segment(fs, segs, base);
   if (w.err) {
     out->anomalies.push_back({w.errPath, 0, 0, std::string("cannot read: ") + std::strerror(w.err)});
   } else if (w.damage.found) {

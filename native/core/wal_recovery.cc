@@ -72,12 +72,6 @@ std::string SeqChain::check(const WalRecord& r) {
 
 namespace {
 
-struct Segment {
-  uint64_t firstSeq;
-  std::string name;
-  std::string path;
-};
-
 // The replay state carried across segments.
 class Replayer {
  public:
@@ -229,21 +223,24 @@ bool validRecordAfter(const std::vector<uint8_t>& buf, size_t from, uint64_t* ma
   return found;
 }
 
-// Padded size of the first record of a segment, or kMaxRecordSize when it cannot be read
-// (the bound any record respects).
-size_t firstRecordSize(FileLayer* fs, const std::string& path) {
+// The first record of a segment; false when it cannot be read.
+bool readFirstRecord(FileLayer* fs, const std::string& path, WalRecord* r, size_t* used) {
   uint8_t head[kSegmentHeaderSize + kMaxRecordSize];
   int fd;
-  if (fs->open(path, kOpenReadOnly, &fd) != 0) return kMaxRecordSize;
+  if (fs->open(path, kOpenReadOnly, &fd) != 0) return false;
   size_t got = 0;
   const int e = fs->pread(fd, head, sizeof head, 0, &got);
   fs->close(fd);
+  return e == 0 && got > kSegmentHeaderSize &&
+         decode_record(head + kSegmentHeaderSize, got - kSegmentHeaderSize, r, used) == DecodeStatus::Ok;
+}
+
+// Padded size of the first record of a segment, or kMaxRecordSize when it cannot be read
+// (the bound any record respects).
+size_t firstRecordSize(FileLayer* fs, const std::string& path) {
   WalRecord r{};
   size_t used = 0;
-  if (e != 0 || got <= kSegmentHeaderSize ||
-      decode_record(head + kSegmentHeaderSize, got - kSegmentHeaderSize, &r, &used) != DecodeStatus::Ok)
-    return kMaxRecordSize;
-  return used;
+  return readFirstRecord(fs, path, &r, &used) ? used : kMaxRecordSize;
 }
 
 size_t lastNonZero(const std::vector<uint8_t>& buf, size_t from) {
@@ -253,6 +250,18 @@ size_t lastNonZero(const std::vector<uint8_t>& buf, size_t from) {
 }
 
 }  // namespace
+
+size_t recovery_start_segment(FileLayer* fs, const std::vector<WalSegmentFile>& segs, uint64_t base) {
+  size_t start = 0;
+  for (size_t i = 0; i < segs.size(); ++i)
+    if (segs[i].firstSeq <= base + 1) start = i;
+  WalRecord r{};
+  size_t used = 0;
+  if (start > 0 && segs[start].firstSeq == base + 1 && readFirstRecord(fs, segs[start].path, &r, &used) &&
+      r.type == WalType::Trade)
+    --start;  // command base + 1 began in the segment before
+  return start;
+}
 
 RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, RecoveryResult* out) {
   FileLayer* fs = opts.files ? opts.files : posix_file_layer();
@@ -264,19 +273,16 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
     out->damageFile = opts.dir;
     return RecoveryStatus::IoError;
   }
-  std::vector<Segment> segs;
+  std::vector<WalSegmentFile> segs;
   for (const std::string& n : names) {
     uint64_t first;
     if (parse_segment_file_name(n, &first)) segs.push_back({first, n, opts.dir + "/" + n});
   }
-  std::sort(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) { return a.firstSeq < b.firstSeq; });
+  std::sort(segs.begin(), segs.end(), [](const WalSegmentFile& a, const WalSegmentFile& b) { return a.firstSeq < b.firstSeq; });
   if (segs.empty()) return RecoveryStatus::Ok;
 
-  // Start at the last segment that can hold the record after the snapshot.
   const uint64_t base = engine->lastSeq();
-  size_t start = 0;
-  for (size_t i = 0; i < segs.size(); ++i)
-    if (segs[i].firstSeq <= base + 1) start = i;
+  const size_t start = recovery_start_segment(fs, segs, base);
   if (segs[start].firstSeq > base + 1) {
     out->damageFile = segs[start].path;
     out->damageSeq = base + 1;
@@ -347,7 +353,7 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
   // Where the newest CLOCK record starts (a clock still pending at the end has no command).
   size_t clockSeg = SIZE_MAX, clockPos = 0;
   for (size_t si = start; si < segs.size(); ++si) {
-    const Segment& seg = segs[si];
+    const WalSegmentFile& seg = segs[si];
     out->segments.push_back(seg.name);
     if (int e = fs->readFile(seg.path, &buf)) {
       out->err = e;
@@ -415,6 +421,15 @@ RecoveryStatus recover_wal(const RecoveryOptions& opts, MatchingEngine* engine, 
 #endif
           what = std::string("record ") + to_string(ds);
           break;
+        }
+        if (first && si == start && r.type == WalType::Trade && r.seq > base) {
+          // The state ends before this command and the log holds only its trades.
+          out->damageFile = seg.path;
+          out->damageOffset = pos;
+          out->damageSeq = r.seq;
+          out->damage = "the log starts after the state it must continue: the input record of command " +
+                        std::to_string(r.seq) + " is missing";
+          return RecoveryStatus::Corrupt;
         }
         if (first && r.seq != seg.firstSeq) {
           what = "first record has seq " + std::to_string(r.seq) + ", segment starts at " + std::to_string(seg.firstSeq);

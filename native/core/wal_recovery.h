@@ -98,6 +98,21 @@ class SeqChain {
   bool clockPending_ = false;
 };
 
+// A segment file of a WAL directory: its first seq (from its name), name and path.
+struct WalSegmentFile {
+  uint64_t firstSeq;
+  std::string name;
+  std::string path;
+};
+
+// Index of the segment (`segs` ascending by first seq, non-empty) that recovery from a state
+// at `base` starts at: the last one named base + 1 or lower, unless that one is named base + 1
+// and begins with a trade. The writer names a segment after its first record and moves on
+// when the next record does not fit, so a segment named base + 1 can begin with the trades of
+// command base + 1 whose input record ends the segment before it. Every segment before the
+// index is wholly covered by the state.
+size_t recovery_start_segment(FileLayer* fs, const std::vector<WalSegmentFile>& segs, uint64_t base);
+
 // Replays the WAL in opts.dir into `engine`, which holds the state after its lastSeq() (an
 // empty engine, or one loaded from a snapshot): records up to engine->lastSeq() are checked
 // but not applied. The engine's journal must be unset (replay logs nothing).

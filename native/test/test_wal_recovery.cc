@@ -224,3 +224,60 @@ TEST(recovery_from_a_snapshot_state_skips_covered_records_and_finds_gaps) {
   CHECK(recover_wal(o, &e, &r3) == RecoveryStatus::Corrupt);
   removeDir(dir);
 }
+
+// The writer names a segment after its first record, and moves on when the next record does
+// not fit: a segment can begin with the trades of a command whose input record ends the one
+// before. Recovery from the state just before that command must start at the earlier segment.
+TEST(recovery_from_the_state_before_a_command_split_across_segments) {
+  CollectingJournal j;
+  const uint64_t want = runWorkload(&j, 3000, 7);
+  // A segment size at which some segment begins with a command's first trade.
+  std::string dir;
+  std::vector<std::string> files;
+  std::vector<Placement> where;
+  size_t k = 0;
+  for (size_t segBytes = 16 * 1024; k == 0 && segBytes < 20 * 1024; segBytes += 8) {
+    if (!dir.empty()) removeDir(dir);
+    dir = test::makeScratchDir("recovery");
+    files.clear();
+    where = writeSegments(dir, j.recs, segBytes, &files);
+    for (size_t i = 1; i < j.recs.size() && k == 0; ++i)
+      if (where[i].file != where[i - 1].file && j.recs[i].type == WalType::Trade &&
+          j.recs[i - 1].type == WalType::New)
+        k = i;
+  }
+  REQUIRE(k != 0);
+  const uint64_t n = j.recs[k].seq;
+  REQUIRE(files[where[k].file] == dir + "/" + segment_file_name(n));
+  // The state a snapshot at n - 1 holds: a replay of everything before command n.
+  std::vector<WalRecord> head;
+  for (const WalRecord& r : j.recs)
+    if (r.seq < n) head.push_back(r);
+  std::string headDir = test::makeScratchDir("recovery");
+  std::vector<std::string> headFiles;
+  writeSegments(headDir, head, 1 << 20, &headFiles);
+  MatchingEngine e;
+  RecoveryResult r0;
+  RecoveryOptions o;
+  o.dir = headDir;
+  REQUIRE(recover_wal(o, &e, &r0) == RecoveryStatus::Ok);
+  REQUIRE(e.lastSeq() == n - 1);
+  RecoveryResult res;
+  o.dir = dir;
+  CHECK(recover_wal(o, &e, &res) == RecoveryStatus::Ok);
+  CHECK_EQ(res.damage, std::string());
+  CHECK_EQ(e.digest(), want);
+  CHECK_EQ(res.segments.size(), files.size() - where[k].file + 1);
+  // Without the segments before, the command's input is gone: refused, not replayed around.
+  for (size_t f = 0; f < where[k].file; ++f) std::remove(files[f].c_str());
+  MatchingEngine e2;
+  RecoveryResult r2;
+  o.dir = headDir;
+  REQUIRE(recover_wal(o, &e2, &r2) == RecoveryStatus::Ok);
+  o.dir = dir;
+  o.repair = false;
+  CHECK(recover_wal(o, &e2, &r2) == RecoveryStatus::Corrupt);
+  CHECK_EQ(r2.damageSeq, n);
+  removeDir(dir);
+  removeDir(headDir);
+}
