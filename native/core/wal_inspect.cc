@@ -261,7 +261,7 @@ bool verify_wal(const VerifyOptions& opts, VerifyResult* out) {
   const InspectResult& w = out->walk;
   std::vector<WalSegmentFile> segs;
   for (const InspectedSegment& s : w.segments) segs.push_back({s.nameSeq, s.name, s.path});
-  const size_t start = segs.empty() ? 0 : recovery_start_segment(fs, segs, base);
+  const size_t start = recovery_start_segment(fs, segs, base);
   if (w.err) {
     out->anomalies.push_back({w.errPath, 0, 0, std::string("cannot read: ") + std::strerror(w.err)});
   } else if (w.damage.found) {

@@ -257,7 +257,7 @@ size_t recovery_start_segment(FileLayer* fs, const std::vector<WalSegmentFile>& 
     if (segs[i].firstSeq <= base + 1) start = i;
   WalRecord r{};
   size_t used = 0;
-  if (start > 0 && segs[start].firstSeq == base + 1 && readFirstRecord(fs, segs[start].path, &r, &used) &&
+  if (start > 0 && start < segs.size() && segs[start].firstSeq == base + 1 && readFirstRecord(fs, segs[start].path, &r, &used) &&
       r.type == WalType::Trade)
     --start;  // command base + 1 began in the segment before
   return start;

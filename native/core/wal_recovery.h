@@ -105,7 +105,7 @@ struct WalSegmentFile {
   std::string path;
 };
 
-// Index of the segment (`segs` ascending by first seq, non-empty) that recovery from a state
+// Index of the segment (`segs` ascending by first seq; 0 if none) that recovery from a state
 // at `base` starts at: the last one named base + 1 or lower, unless that one is named base + 1
 // and begins with a trade. The writer names a segment after its first record and moves on
 // when the next record does not fit, so a segment named base + 1 can begin with the trades of
