@@ -300,7 +300,15 @@ function findReplayBin(explicit: string | undefined): string | undefined {
 // pages are slow at times on this host (256 MB of buffered writes into a new file took 0.10 s,
 // then 0.56 s a second later), the replay's writer then spends its time in the kernel's copy
 // into those pages (18% of the samples of a slow run, 1% of a fast one), and it has measured
-// both above and below the JS batch contestant within one comparison.
+// both above and below the JS batch contestant within one comparison. On an AMD EPYC host
+// (2026-12-03) it ran at 2.2-2.9 M/s in every comparison and at 7.8-10.2 M/s alone, same
+// arguments: a system-wide profile of a comparison showed its writer thread busy for the whole
+// timed run, 77% of it in copy_folio_from_iter_atomic, the ring full, and the matching thread
+// on its CPU only a quarter to a third of the time, waiting for slots. That host wrote fresh
+// page-cache pages at 1.5 GB/s and overwrote cached ones at 5.5 GB/s, and fresh writes slowed
+// by half a few seconds after 3 GB had been freed (as if the hypervisor had taken the freed
+// memory back): in a comparison the replay follows contestants that freed their heaps and WAL
+// directories seconds before.
 function cppReplay(
   w: Workload,
   bin: string,
