@@ -5,7 +5,7 @@
 //   op (= kind | flags << 2), symbol index, id, price, qty
 import { invalid } from './errors.js';
 import type { OrderStatus, RejectReason, Side, TimeInForce } from './types.js';
-import { positiveInteger, safeInteger } from './validate.js';
+import { isSafeInteger, positiveInteger, safeInteger } from './validate.js';
 import { REASONS, STATUSES } from './codes.js';
 
 const CMD_STRIDE = 5;
@@ -26,10 +26,6 @@ const HAS_PRICE = 1 << 5;
 
 // The op codes of the hot paths (kind NEW = 0, so op = flags << 2), written as literals there:
 //   limit gtc buy 128, sell 132 (HAS_PRICE [| SELL]); market buy 40, sell 44 (MARKET | ioc [| SELL]).
-
-// Called through a module binding: less bytecode per check than Number.isSafeInteger, so the
-// hot methods stay within V8's inlining budget (TurboFan still lowers the builtin inline).
-const isSafeInteger = Number.isSafeInteger;
 
 function sideBit(side: Side): number {
   if (side === 'buy') return 0;

@@ -289,3 +289,66 @@ describe('validation: calls after close()', () => {
     }
   });
 });
+
+describe('validation: the per-call fast path agrees with the field-by-field path', () => {
+  // submit checks the common order shapes (gtc limits, unprotected market orders, no options) in
+  // one inline chain and sends anything else down the field-by-field path. An explicit default
+  // option (tif 'gtc' on a limit, 'ioc' on a market order) takes the second path with the same
+  // meaning, so two engines fed the same orders, one of them with the option spelled out, must
+  // end in the same state having given the same reports and the same errors.
+  const values = {
+    id: [1, 2, 3, 0, -1, -0, 1.5, NaN, Infinity, '4', 2 ** 53, Number.MAX_SAFE_INTEGER, 2 ** 31, undefined],
+    qty: [1, 5, 0, -2, 2.5, NaN, '3', 2 ** 53, 2 ** 31, undefined],
+    price: [100, 101, -0, -5, 1.5, NaN, '100', 2 ** 53, -(2 ** 40), null, undefined],
+    side: ['buy', 'sell', 'BUY', undefined, 1],
+    type: ['limit', 'market', 'stop', undefined],
+    symbol: ['AAPL', 'MSFT', 'NOPE', 7],
+  };
+
+  type Outcome = { report: unknown } | { code: string; message: string };
+  const outcome = (f: () => unknown): Outcome => {
+    try {
+      return { report: f() };
+    } catch (err) {
+      expect(err).toBeInstanceOf(DurabookError);
+      return { code: (err as DurabookError).code, message: (err as DurabookError).message };
+    }
+  };
+
+  it('reports, errors and final state match over a grid of field values', async () => {
+    const fast = await Engine.open({ symbols: ['AAPL', 'MSFT'] });
+    const slow = await Engine.open({ symbols: ['AAPL', 'MSFT'] });
+    let n = 0;
+    let accepted = 0;
+    let nextId = 1000;
+    for (const type of values.type) {
+      for (const side of values.side) {
+        for (const symbol of values.symbol) {
+          for (const price of values.price) {
+            for (const qty of values.qty) {
+              for (const rawId of values.id) {
+                // Valid ids are made fresh so that accepted orders do not collide as duplicates.
+                const id = rawId === 1 ? nextId++ : rawId;
+                const order: Record<string, unknown> = { symbol, id, side, type, qty };
+                if (price !== undefined) order.price = price;
+                const explicit = { ...order, tif: type === 'market' ? 'ioc' : 'gtc' };
+                const a = outcome(() => fast.submit(bad(order)));
+                const b = outcome(() => slow.submit(bad(explicit)));
+                expect(a, JSON.stringify(order)).toEqual(b);
+                if ('report' in a) accepted++;
+                n++;
+              }
+            }
+          }
+        }
+      }
+    }
+    // Some of each: the grid exercised both acceptance and every kind of refusal.
+    expect(accepted).toBeGreaterThan(100);
+    expect(n - accepted).toBeGreaterThan(1000);
+    expect(fast.digest()).toBe(slow.digest());
+    expect(fast.depth('AAPL', 1_000_000)).toEqual(slow.depth('AAPL', 1_000_000));
+    await fast.close();
+    await slow.close();
+  });
+});
