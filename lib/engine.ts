@@ -72,10 +72,12 @@ export class Engine {
   readonly #native: NativeEngine;
   // The per-command native functions (one object each, shared by every engine: a call site sees
   // one target and TurboFan calls it directly) and this engine's slot, their argument.
-  readonly #nativeSubmit: (slot: number) => void;
-  readonly #nativeCancel: (slot: number) => void;
-  readonly #nativeModify: (slot: number) => void;
+  readonly #nativeSubmit: () => void;
+  readonly #nativeCancel: () => void;
+  readonly #nativeModify: () => void;
   readonly #slot: number;
+  // The addon's callSlot: each per-command call writes #slot into it first.
+  readonly #callSlot: Float64Array;
   readonly #cmd: Float64Array;
   readonly #res: Float64Array;
   readonly #resHeader: number;
@@ -116,6 +118,7 @@ export class Engine {
     this.#nativeCancel = this.#native.cancel;
     this.#nativeModify = this.#native.modify;
     this.#slot = this.#native.slot;
+    this.#callSlot = addon.callSlot;
     this.#dir = opts.dir;
     this.#durability = opts.durability;
     this.#snapshotEvery = opts.snapshotEvery;
@@ -301,7 +304,8 @@ export class Engine {
     cmd[2] = price;
     cmd[3] = qty;
     cmd[4] = flags;
-    this.#nativeSubmit(this.#slot);
+    this.#callSlot[0] = this.#slot;
+    this.#nativeSubmit();
     return this.#report(id);
   }
 
@@ -310,7 +314,8 @@ export class Engine {
     if (!this.#usable) this.#checkOpen();
     const id = positiveInteger(object(cancel, 'cancel').id, 'id');
     this.#cmd[1] = id;
-    this.#nativeCancel(this.#slot);
+    this.#callSlot[0] = this.#slot;
+    this.#nativeCancel();
     return this.#report(id);
   }
 
@@ -335,7 +340,8 @@ export class Engine {
     if (flags === 0) throw invalid('modify', modify, 'an object with price or qty');
     cmd[1] = id;
     cmd[4] = flags;
-    this.#nativeModify(this.#slot);
+    this.#callSlot[0] = this.#slot;
+    this.#nativeModify();
     return this.#report(id);
   }
 

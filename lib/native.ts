@@ -9,11 +9,14 @@ import { DurabookError } from './errors.js';
 
 /** The per-engine methods the addon binds (see native/addon/binding.cc for the buffer layouts). */
 export interface NativeEngine {
-  /** This engine's slot: the argument of submit/cancel/modify (functions shared by all engines). */
+  /**
+   * This engine's slot. submit/cancel/modify are functions shared by all engines: write the slot
+   * into the addon's callSlot[0] before calling one.
+   */
   readonly slot: number;
-  submit(slot: number): void;
-  cancel(slot: number): void;
-  modify(slot: number): void;
+  submit(): void;
+  cancel(): void;
+  modify(): void;
   addSymbol(name: string): void;
   readTrades(): void;
   bbo(): boolean;
@@ -135,6 +138,8 @@ export interface NativeAddon {
     res: Float64Array,
   ): NativeEngine;
   resHeader: number;
+  /** callSlot[0]: the slot of the engine the next submit/cancel/modify call is for. */
+  callSlot: Float64Array;
   /** Length of walStats()'s raw counters (native/addon/durability.cc). */
   walStatsLength: number;
   /** Pins the calling thread to one CPU (Linux); 0, or the errno. Used by `durabook bench --main-cpu`. */

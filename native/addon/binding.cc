@@ -13,10 +13,13 @@
 // (trades past the buffer's capacity are fetched with readTrades(from)).
 //
 // submit/cancel/modify are one function object each per addon instance (per Node environment),
-// shared by every engine, which finds its handle through the slot number it passes
-// (`native.submit(slot)`). A JS call site then always sees the same target, and TurboFan calls
+// shared by every engine. A JS call site then always sees the same target, and TurboFan calls
 // it straight through the API-callback builtin; with a function object per engine, a second
 // engine made the call site megamorphic and every call took V8's generic (C++ runtime) path.
+// They take no argument: the engine writes its slot number into the instance's one-element
+// `callSlot` Float64Array just before the call (`callSlot[0] = slot; native.submit()`). Reading
+// an argument would cost more than the rest of the binding together: napi_get_cb_info copies
+// the argument vector and napi_get_value_uint32 converts the value, ~90 instructions a call.
 #include <napi.h>
 
 #include <cerrno>
@@ -47,6 +50,10 @@ struct AddonState {
   napi_ref submitFn = nullptr;
   napi_ref cancelFn = nullptr;
   napi_ref modifyFn = nullptr;
+  // callSlot[0]: the slot of the engine a per-command call is for (written by JS before the
+  // call). The backing store of a Float64Array held by callSlotRef, so it stays put.
+  double* callSlot = nullptr;
+  napi_ref callSlotRef = nullptr;
 
   uint32_t add(EngineHandle* h) {
     if (!freeSlots.empty()) {
@@ -65,21 +72,21 @@ struct AddonState {
 };
 
 // The per-command methods skip node-addon-api's CallbackInfo (argument vector, `this`, a
-// wrapper object) and read one argument, the engine's slot.
+// wrapper object) and read no argument: only the function's data (the AddonState) and the slot
+// in callSlot, validated like any other input.
 template <void (*Fn)(EngineHandle*)>
 napi_value RawMethod(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value arg;
   void* data = nullptr;
-  napi_get_cb_info(env, info, &argc, &arg, nullptr, &data);
+  napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data);
   const AddonState* st = static_cast<const AddonState*>(data);
-  uint32_t slot;
-  if (argc < 1 || napi_get_value_uint32(env, arg, &slot) != napi_ok || slot >= st->handles.size() ||
-      st->handles[slot] == nullptr) {
-    napi_throw_type_error(env, nullptr, "expected the slot of a live engine");
+  const double s = st->callSlot[0];
+  const size_t n = st->handles.size();
+  if (!(s >= 0 && s < static_cast<double>(n)) || static_cast<double>(static_cast<size_t>(s)) != s ||
+      st->handles[static_cast<size_t>(s)] == nullptr) {
+    napi_throw_type_error(env, nullptr, "callSlot[0] must be the slot of a live engine");
     return nullptr;
   }
-  Fn(st->handles[slot]);
+  Fn(st->handles[static_cast<size_t>(s)]);
   return nullptr;
 }
 
@@ -395,6 +402,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, st->get(), &fn);
     napi_create_reference(env, fn, 1, ref);
   };
+  void* slotData = nullptr;
+  napi_value slotBuf;
+  napi_value slotArray;
+  napi_create_arraybuffer(env, sizeof(double), &slotData, &slotBuf);
+  napi_create_typedarray(env, napi_float64_array, 1, slotBuf, 0, &slotArray);
+  napi_create_reference(env, slotArray, 1, &(*st)->callSlotRef);
+  (*st)->callSlot = static_cast<double*>(slotData);
+  (*st)->callSlot[0] = -1;  // no engine yet
+  exports.Set("callSlot", Napi::Value(env, slotArray));
   shared("submit", RawMethod<Submit>, &(*st)->submitFn);
   shared("cancel", RawMethod<Cancel>, &(*st)->cancelFn);
   shared("modify", RawMethod<Modify>, &(*st)->modifyFn);
