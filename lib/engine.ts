@@ -71,12 +71,12 @@ const NO_SYMBOL: unique symbol = Symbol('no symbol');
 export class Engine {
   readonly #native: NativeEngine;
   // The per-command native functions (one object each, shared by every engine: a call site sees
-  // one target and TurboFan calls it directly) and this engine's slot, their argument.
+  // one target and TurboFan calls it directly) and this engine's slot, which each call writes
+  // into the addon's callSlot first.
   readonly #nativeSubmit: () => void;
   readonly #nativeCancel: () => void;
   readonly #nativeModify: () => void;
   readonly #slot: number;
-  // The addon's callSlot: each per-command call writes #slot into it first.
   readonly #callSlot: Float64Array;
   readonly #cmd: Float64Array;
   readonly #res: Float64Array;
@@ -631,18 +631,11 @@ export class Engine {
 
   #trades(takerId: number, n: number): Trade[] {
     const r = this.#res;
-    if (n === 1) {
-      const k = this.#resHeader;
-      return [{ makerId: int(r[k]), takerId: int(takerId), price: int(r[k + 1]), qty: int(r[k + 2]) }];
-    }
-    const out: Trade[] = new Array(n);
     const base = this.#resHeader;
-    if (n <= RES_TRADE_CAPACITY) {
-      for (let i = 0, k = base; i < n; i++, k += 3) {
-        out[i] = { makerId: int(r[k]), takerId: int(takerId), price: int(r[k + 1]), qty: int(r[k + 2]) };
-      }
-      return out;
-    }
+    const taker = int(takerId);
+    if (n === 1) return [{ makerId: int(r[base]), takerId: taker, price: int(r[base + 1]), qty: int(r[base + 2]) }];
+    const out: Trade[] = new Array(n);
+    // Trades past the result buffer's capacity come RES_TRADE_CAPACITY at a time.
     for (let from = 0; from < n; from += RES_TRADE_CAPACITY) {
       if (from > 0) {
         this.#cmd[0] = from;
@@ -650,13 +643,11 @@ export class Engine {
       }
       const end = Math.min(n, from + RES_TRADE_CAPACITY);
       for (let i = from, k = base; i < end; i++, k += 3) {
-        out[i] = { makerId: int(r[k]), takerId: int(takerId), price: int(r[k + 1]), qty: int(r[k + 2]) };
+        out[i] = { makerId: int(r[k]), takerId: taker, price: int(r[k + 1]), qty: int(r[k + 2]) };
       }
     }
     return out;
   }
-
-
 
   // The native side refused a command that passed the JS checks: a bug in one of the two
   // layers, or a broken invariant in a checked (test) engine. Either way nothing was applied.

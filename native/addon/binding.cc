@@ -405,9 +405,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   void* slotData = nullptr;
   napi_value slotBuf;
   napi_value slotArray;
-  napi_create_arraybuffer(env, sizeof(double), &slotData, &slotBuf);
-  napi_create_typedarray(env, napi_float64_array, 1, slotBuf, 0, &slotArray);
-  napi_create_reference(env, slotArray, 1, &(*st)->callSlotRef);
+  if (napi_create_arraybuffer(env, sizeof(double), &slotData, &slotBuf) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, 1, slotBuf, 0, &slotArray) != napi_ok ||
+      napi_create_reference(env, slotArray, 1, &(*st)->callSlotRef) != napi_ok) {
+    // Without callSlot the per-command functions are not registered at all.
+    Napi::Error::New(env, "durabook: cannot create the addon's callSlot").ThrowAsJavaScriptException();
+    return exports;
+  }
   (*st)->callSlot = static_cast<double*>(slotData);
   (*st)->callSlot[0] = -1;  // no engine yet
   exports.Set("callSlot", Napi::Value(env, slotArray));
