@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
@@ -542,26 +543,37 @@ TEST(wal_writer_async_steady_stream_costs_few_producer_wakes) {
   // naps from the arrival rate and the producer (the matching thread) wakes it only at 1.5x
   // the count trigger, so most flush windows cost the producer no futex wake. A writer that
   // sleeps until the producer reaches the trigger costs one wake per window.
-  const std::string dir = makeTempDir();
-  REQUIRE(!dir.empty());
-  NoSyncLayer fs(std::chrono::microseconds(200));  // about this machine's fdatasync
-  WalWriterOptions o = countOnlyAsync(dir, &fs, 1000);  // every window ends on the count
-  o.segmentBytes = 16 << 20;
-  o.ringCapacity = 8192;
-  std::unique_ptr<WalWriter> w;
-  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
-  uint64_t seq = 0;
-  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
-  while (std::chrono::steady_clock::now() < end) {
-    for (int i = 0; i < 50; ++i) w->logCancel(++seq, 7);
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  // The forecast is timing: on a loaded machine (or under a sanitizer) one run's arrival rate
+  // can be erratic enough to cost wakes. Up to three runs, and one must show it; a writer that
+  // sleeps until the producer reaches the trigger pays a wake per window in every run.
+  bool few = false;
+  for (int attempt = 0; attempt < 3 && !few; ++attempt) {
+    const std::string dir = makeTempDir();
+    REQUIRE(!dir.empty());
+    NoSyncLayer fs(std::chrono::microseconds(200));  // about this machine's fdatasync
+    WalWriterOptions o = countOnlyAsync(dir, &fs, 1000);  // every window ends on the count
+    o.segmentBytes = 16 << 20;
+    o.ringCapacity = 8192;
+    std::unique_ptr<WalWriter> w;
+    REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+    uint64_t seq = 0;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    while (std::chrono::steady_clock::now() < end) {
+      for (int i = 0; i < 50; ++i) w->logCancel(++seq, 7);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    CHECK(w->close().ok());
+    const WalStats st = w->stats();
+    CHECK_EQ(st.records, seq);
+    CHECK(st.batches >= 20);  // enough windows to tell
+    few = st.writerWakes * 4 < st.batches;  // most windows cost the producer nothing
+    if (!few) {
+      std::fprintf(stderr, "  run %d: %llu writer wakes in %llu batches\n", attempt + 1,
+                   static_cast<unsigned long long>(st.writerWakes), static_cast<unsigned long long>(st.batches));
+    }
+    removeDir(dir);
   }
-  CHECK(w->close().ok());
-  const WalStats st = w->stats();
-  CHECK_EQ(st.records, seq);
-  CHECK(st.batches >= 20);                 // enough windows to tell
-  CHECK(st.writerWakes * 4 < st.batches);  // most windows cost the producer nothing
-  removeDir(dir);
+  CHECK(few);
 }
 
 // `rounds` times: ten cancels, then wait until the writer has made them durable (a sync or more each).
