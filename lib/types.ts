@@ -203,6 +203,20 @@ export interface WalStats {
    * 12.5% above the truth, like the quantiles).
    */
   syncNs: SyncLatency;
+  /**
+   * Total nanoseconds the matching thread spent waiting for a free ring slot, over its
+   * `producerWaits` waits: what the writer falling behind cost matching. Next to a run's wall
+   * time it says whether the WAL (the disk, or the writer's copying) set the pace.
+   */
+  producerWaitNs: number;
+  /** Total nanoseconds of the writer thread's writes of records (the kernel's copy into the page cache, mostly). */
+  writeNs: number;
+  /**
+   * Total nanoseconds of the writer thread's pre-writing of the next segments with zeros (the
+   * first segment, written by open(), is not counted). With `writeNs` and the syncs' time
+   * (`syncNs.mean * syncNs.count`), where the writer's busy time went.
+   */
+  zeroFillNs: number;
 }
 
 /** Options of `engine.walStats()`. */

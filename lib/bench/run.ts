@@ -133,7 +133,7 @@ export interface BenchResult {
     allocatedBytes: number;
     files: number;
     bytesPerCommand: number;
-    /** The writer's counters over the throughput pass (engine.walStats()). */
+    /** The writer's counters over the throughput pass and its final durable() (engine.walStats({ since })). */
     writer: WalStats;
   } | null;
   /**
@@ -425,6 +425,8 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
   progress(`throughput pass: ${n} commands (${durability}, ${api})`);
   let s = await openSession(w, durability, api, batchSize, o.writerCpu);
   const tally = newTally();
+  // The warmup's records are in the writer's counters already: count from here.
+  const writerBefore = s.engine.walStats();
   const ticksT = readCpuTicks();
   const t0 = performance.now();
   const lastSeq = s.driver ? s.driver.run(from, to, tally) : runCalls(s.engine, w, s.names, from, to, tally);
@@ -436,7 +438,7 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
     durableSeconds = (performance.now() - t0) / 1000;
   }
   const restingAtEnd = restingOrders(s.engine, s.names);
-  const writer = s.engine.walStats();
+  const writer = s.engine.walStats(writerBefore && { since: writerBefore });
   const walSize = await closeSession(s);
   const seconds = (t1 - t0) / 1000;
 

@@ -91,6 +91,13 @@ function render(r: BenchResult): string {
     out.push(
       `  WAL           ${r.wal.bytesPerCommand.toFixed(1)} bytes/command (${group(r.wal.bytes)} bytes written, ${group(r.wal.allocatedBytes)} reserved, ${r.wal.files} file${r.wal.files === 1 ? '' : 's'})`,
     );
+    const x = r.wal.writer;
+    const pass = r.throughput.seconds * 1e9;
+    const share = (ns: number) => (pass > 0 ? ` (${((ns / pass) * 100).toFixed(0)}%)` : '');
+    out.push(
+      `  WAL time      matching waited for ring slots ${formatNs(x.producerWaitNs)}${share(x.producerWaitNs)} in ${group(x.producerWaits)} waits; ` +
+        `writer: writes ${formatNs(x.writeNs)}, zero-fill ${formatNs(x.zeroFillNs)}, syncs ${formatNs(x.syncNs.mean * x.syncNs.count)}   (throughput pass)`,
+    );
   }
   if (r.durableAckNs) {
     const a = r.durableAckNs;

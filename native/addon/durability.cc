@@ -173,14 +173,16 @@ Napi::Value WalError(const Napi::CallbackInfo& info) {
 //
 //   [0] records  [1] bytes  [2] syncs  [3] batches  [4] segments  [5] ringHighWater
 //   [6] producerWaits  [7] writerWakes  [8] sync count  [9] sync totalNs  [10] sync maxNs
-//   [11 .. 11 + DurationHistogram::kBuckets) the sync histogram's buckets
-constexpr size_t kWalStatsHead = 11;
+//   [11] writeNs  [12] zeroFillNs  [13] producerWaitNs
+//   [14 .. 14 + DurationHistogram::kBuckets) the sync histogram's buckets
+constexpr size_t kWalStatsHead = 14;
 constexpr size_t kWalStatsLength = kWalStatsHead + DurationHistogram::kBuckets;
 
 // The head fields of the layout above, in its order: one list for both directions.
 std::array<uint64_t*, kWalStatsHead> headFields(WalStats& s) {
   return {&s.records,      &s.bytes,        &s.syncs,         &s.batches,      &s.segments,    &s.ringHighWater,
-          &s.producerWaits, &s.writerWakes, &s.syncNs.count, &s.syncNs.totalNs, &s.syncNs.maxNs};
+          &s.producerWaits, &s.writerWakes, &s.syncNs.count, &s.syncNs.totalNs, &s.syncNs.maxNs,
+          &s.writeNs,       &s.zeroFillNs,  &s.producerWaitNs};
 }
 
 void encodeWalStats(WalStats& s, double* out) {
@@ -239,6 +241,9 @@ Napi::Value WalStatsJs(const Napi::CallbackInfo& info) {
   o.Set("ringHighWater", static_cast<double>(s.ringHighWater));
   o.Set("producerWaits", static_cast<double>(s.producerWaits));
   o.Set("writerWakes", static_cast<double>(s.writerWakes));
+  o.Set("producerWaitNs", static_cast<double>(s.producerWaitNs));
+  o.Set("writeNs", static_cast<double>(s.writeNs));
+  o.Set("zeroFillNs", static_cast<double>(s.zeroFillNs));
   o.Set("durableSeq", static_cast<double>(h->wal->durableSeq()));
   const DurationHistogram::Snapshot& d = s.syncNs;
   Napi::Object sync = Napi::Object::New(info.Env());

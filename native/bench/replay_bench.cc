@@ -6,8 +6,10 @@
 //
 // --wal attaches a WalWriter (default options, a fresh directory under $TMPDIR or /tmp,
 // removed after each repeat): the WAL's cost to the matching thread with no JS in the way.
-// Each repeat's line (and the JSON's "wal", of the last repeat) gives the writer's counters:
-// producer waits mean the disk, not matching, set the pace. --main-cpu pins the replaying
+// Each repeat's line (and the JSON's "wal", of the last repeat) gives the writer's counters
+// over the timed commands: producer waits (and the time they took) mean the writer, not
+// matching, set the pace, and the writer's time in writes, zero-fill and syncs says whether the
+// disk or the kernel's copy into the page cache held it up. --main-cpu pins the replaying
 // thread, --writer-cpu the writer. Each --batch chunk is one WAL burst, as in the binding.
 //
 // The first N rows build the book and are not timed. Like the batch binding, the engine clock
@@ -141,14 +143,20 @@ struct Outcome {
   uint64_t tradedQty = 0;
   uint64_t status[5] = {};
   uint32_t resting = 0;
-  std::optional<WalStats> wal;  // the writer's counters after close(), with --wal
+  std::optional<WalStats> wal;  // with --wal: the writer's counters over the timed commands
 };
 
-// The writer's counters that tell a disk-bound run (fmt: four %llu: syncs, ring high water,
-// producer waits, writer wakes).
-void printWalStats(const char* fmt, const WalStats& st) {
-  std::printf(fmt, static_cast<unsigned long long>(st.syncs), static_cast<unsigned long long>(st.ringHighWater),
-              static_cast<unsigned long long>(st.producerWaits), static_cast<unsigned long long>(st.writerWakes));
+// The writer's counters that tell a disk-bound run: whether the producer waited on a full ring
+// (held back by the disk or a slow writer, not by matching), and where the writer's time went.
+void printWalStats(const WalStats& st, bool json) {
+  auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+  const auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::printf(json ? ",\"wal\":{\"syncs\":%llu,\"ringHighWater\":%llu,\"producerWaits\":%llu,\"writerWakes\":%llu,"
+                     "\"producerWaitMs\":%.3f,\"writeMs\":%.3f,\"zeroFillMs\":%.3f,\"syncMs\":%.3f}"
+                   : "; WAL %llu syncs, ring high water %llu, producer waits %llu, writer wakes %llu; "
+                     "producer waited %.1f ms; writer: writes %.1f ms, zero-fill %.1f ms, syncs %.1f ms",
+              u(st.syncs), u(st.ringHighWater), u(st.producerWaits), u(st.writerWakes), ms(st.producerWaitNs),
+              ms(st.writeNs), ms(st.zeroFillNs), ms(st.syncNs.totalNs));
 }
 
 // Applies cmds[from, to) with the clock set and trades cleared every `batch` commands.
@@ -260,13 +268,14 @@ int main(int argc, char** argv) {
     Outcome warm;
     apply(e, wal.get(), cmds, 0, from, static_cast<size_t>(batch), &warm);
     Outcome o;
+    const WalStats before = wal ? wal->stats() : WalStats{};
     auto t0 = std::chrono::steady_clock::now();
     apply(e, wal.get(), cmds, from, to, static_cast<size_t>(batch), &o);
     auto t1 = std::chrono::steady_clock::now();
     o.seconds = std::chrono::duration<double>(t1 - t0).count();
     if (wal) {
       if (!wal->close().ok()) die("WAL close failed");
-      o.wal = wal->stats();
+      o.wal = wal->stats().since(before);  // the timed commands, their final sync included
       std::error_code ec;
       std::filesystem::remove_all(walDir, ec);
     }
@@ -274,11 +283,7 @@ int main(int argc, char** argv) {
     rates.push_back(static_cast<double>(to - from) / o.seconds);
     if (!json) {
       std::printf("repeat %lld: %.0f commands/s (%.3f s)", static_cast<long long>(rep + 1), rates.back(), o.seconds);
-      if (o.wal) {
-        // Whether the writer kept up: a producer that waited on a full ring was held back by
-        // the disk (or a slow writer), not by matching.
-        printWalStats("; WAL %llu syncs, ring high water %llu, producer waits %llu, writer wakes %llu", *o.wal);
-      }
+      if (o.wal) printWalStats(*o.wal, false);
       std::printf("\n");
     }
     last = o;
@@ -300,9 +305,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(last.status[0]), static_cast<unsigned long long>(last.status[1]),
         static_cast<unsigned long long>(last.status[2]), static_cast<unsigned long long>(last.status[3]),
         static_cast<unsigned long long>(last.status[4]), last.resting);
-    if (last.wal) {
-      printWalStats(",\"wal\":{\"syncs\":%llu,\"ringHighWater\":%llu,\"producerWaits\":%llu,\"writerWakes\":%llu}", *last.wal);
-    }
+    if (last.wal) printWalStats(*last.wal, true);
     std::printf("}\n");
   } else {
     std::printf("%zu commands after %zu warmup: median %.0f commands/s, best %.0f; trades %llu, resting %u\n", to - from,

@@ -81,6 +81,22 @@ int64_t now_ns() {
       .count();
 }
 
+// Adds the time from its construction to its destruction to *to (if not null): one clock read
+// at each end, on paths that make a syscall anyway.
+class TimedScope {
+ public:
+  explicit TimedScope(std::atomic<uint64_t>* to) : to_(to), t0_(to != nullptr ? now_ns() : 0) {}
+  ~TimedScope() {
+    if (to_ != nullptr) to_->fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, now_ns() - t0_)), std::memory_order_relaxed);
+  }
+  TimedScope(const TimedScope&) = delete;
+  TimedScope& operator=(const TimedScope&) = delete;
+
+ private:
+  std::atomic<uint64_t>* const to_;
+  const int64_t t0_;
+};
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -322,6 +338,9 @@ WalStats WalWriter::stats() const {
   s.producerWaits = producer_waits_.load(std::memory_order_relaxed);
   s.writerWakes = writer_wakes_.load(std::memory_order_relaxed);
   s.syncNs = st_sync_ns_.snapshot();
+  s.writeNs = st_write_ns_.load(std::memory_order_relaxed);
+  s.zeroFillNs = st_zero_fill_ns_.load(std::memory_order_relaxed);
+  s.producerWaitNs = producer_wait_ns_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -335,6 +354,9 @@ WalStats WalStats::since(const WalStats& earlier) const {
   d.producerWaits = countSince(producerWaits, earlier.producerWaits);
   d.writerWakes = countSince(writerWakes, earlier.writerWakes);
   d.syncNs = syncNs.since(earlier.syncNs);
+  d.writeNs = countSince(writeNs, earlier.writeNs);
+  d.zeroFillNs = countSince(zeroFillNs, earlier.zeroFillNs);
+  d.producerWaitNs = countSince(producerWaitNs, earlier.producerWaitNs);
   return d;
 }
 
@@ -417,6 +439,7 @@ void WalWriter::wakeWriterIfParked() {
 
 WalWriter::Slot* WalWriter::waitForSlot() {
   producer_waits_.fetch_add(1, std::memory_order_relaxed);
+  const TimedScope timed(&producer_wait_ns_);
   // In a burst the commits have not checked for a parked writer; the writer must not sleep
   // through a full ring that only it can drain. (A full ring has passed any wake threshold.)
   if (in_burst_) wakeWriterIfParked();
@@ -641,7 +664,11 @@ bool WalWriter::writeFresh(size_t fresh) {
     bytes += size;
   }
   if (n == 0) return true;
-  const int e = files_->pwrite(cur_fd_, out, bytes, seg_off_);
+  int e;
+  {
+    const TimedScope timed(&st_write_ns_);
+    e = files_->pwrite(cur_fd_, out, bytes, seg_off_);
+  }
   st_batches_.fetch_add(1, std::memory_order_relaxed);
   if (e != 0) {
     fail(e, "pwritev", cur_path_);
@@ -736,6 +763,9 @@ bool WalWriter::preallocChunk() {
     }
     prealloc_off_ = 0;
   }
+  // Timed from the writer thread only, as its syncs are: open()'s first segment comes before
+  // any record.
+  const TimedScope timed(in_writer_thread_ ? &st_zero_fill_ns_ : nullptr);
   const uint64_t len = std::min<uint64_t>(kPreallocChunk, options_.segmentBytes - prealloc_off_);
   int e = files_->pwrite(next_fd_, zeros_.get(), len, prealloc_off_);
   if (e != 0) {

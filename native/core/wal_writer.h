@@ -136,6 +136,13 @@ struct WalStats {
   // How long each of the writer thread's syncs took (its own clock around the call): all of
   // `syncs` but open()'s own, which come before any record.
   DurationHistogram::Snapshot syncNs;
+  // Where the time went, each side by its own clock (syncNs.totalNs is the third part of the
+  // writer's busy time). A run whose producerWaitNs is a large share of its wall time was set
+  // by the writer, and these say whether the writer's time went to the disk (syncs) or to the
+  // kernel's copy into the page cache (writes, zero-fill).
+  uint64_t writeNs = 0;         // the writer thread's pwritev calls carrying records
+  uint64_t zeroFillNs = 0;      // the writer thread's pre-writing of next segments (zeros)
+  uint64_t producerWaitNs = 0;  // the matching thread's waits for a free slot (producerWaits)
 
   // What happened after `earlier`, stats of the same writer taken before these: every counter
   // is a difference and syncNs covers that interval's syncs (DurationHistogram::Snapshot::since).
@@ -295,6 +302,7 @@ class WalWriter final : public Journal {
   std::atomic<bool> producer_parked_{false};
   std::atomic<uint32_t> space_epoch_{0};    // futex word the producer parks on
   std::atomic<uint64_t> producer_waits_{0};
+  std::atomic<uint64_t> producer_wait_ns_{0};
   std::atomic<uint64_t> writer_wakes_{0};
   std::atomic<bool> closed_{false};         // close() has begun; Journal calls are ignored
   // The watermark (writer writes once per sync) and the wake request (anyone writes).
@@ -306,7 +314,9 @@ class WalWriter final : public Journal {
   std::atomic<uint64_t> st_bytes_{0};
   std::atomic<uint64_t> st_syncs_{0};
   DurationHistogram st_sync_ns_;  // one sample per sync of the writer thread
-  bool in_writer_thread_ = false;  // set by run(): syncs from here on are timed
+  bool in_writer_thread_ = false;  // set by run(): syncs and zero-fill from here on are timed
+  std::atomic<uint64_t> st_write_ns_{0};
+  std::atomic<uint64_t> st_zero_fill_ns_{0};
   std::atomic<uint64_t> st_batches_{0};
   std::atomic<uint64_t> st_segments_{0};
   std::atomic<uint64_t> st_high_water_{0};

@@ -181,6 +181,16 @@ describe('durabook bench --json', () => {
     expect(w.syncs).toBeGreaterThan(0);
     expect(w.writerWakes).toBeGreaterThanOrEqual(0);
     expect(w.writerWakes).toBeLessThanOrEqual(w.records);
+    // The throughput pass's time split: the writer wrote records; the matching thread's waits
+    // for ring slots happened inside the pass.
+    expect(w.writeNs).toBeGreaterThan(0);
+    expect(w.zeroFillNs).toBeGreaterThanOrEqual(0);
+    expect(w.producerWaitNs).toBeGreaterThanOrEqual(0);
+    expect(w.producerWaitNs).toBeLessThanOrEqual(r.throughput.seconds * 1e9);
+    expect(w.producerWaitNs > 0).toBe(w.producerWaits > 0);
+    const text = cli(['bench', '--ops', '2000', '--resting', '200', '--durability', 'async']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/WAL time +matching waited for ring slots .+ in [\d,]+ waits; writer: writes .+, zero-fill .+, syncs .+/);
     const bad = cli(['bench', '--ops', '1000', '--writer-cpu', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('writer CPU needs durability');

@@ -92,6 +92,33 @@ describe('durable mode', () => {
     await e.close();
   });
 
+  it('walStats says where the time went: the writer\'s writes, zero-fill and syncs, the producer\'s waits', async () => {
+    // 16 ring slots against real fdatasyncs: the matching thread runs out of slots at once and
+    // waits for the writer, which syncs back to back; 64 KiB segments keep it pre-writing.
+    const e = await Engine.open({ dir: tempDir(), symbols: ['X'], wal: { ringCapacity: 16, segmentBytes: 65536 } });
+    const open = e.walStats()!;
+    expect(open.zeroFillNs).toBe(0); // the first segment is open()'s work, not the writer's
+    expect(open.producerWaitNs).toBe(0);
+    const t0 = process.hrtime.bigint();
+    let seq = 0;
+    for (let i = 1; i <= 3000; i++) seq = e.submit(order(i)).seq;
+    const loopNs = Number(process.hrtime.bigint() - t0);
+    await e.durable(seq);
+    const s = await settledStats(e);
+    const wallNs = Number(process.hrtime.bigint() - t0);
+    expect(s.producerWaits).toBeGreaterThan(0);
+    expect(s.producerWaitNs).toBeGreaterThan(0);
+    expect(s.producerWaitNs).toBeLessThanOrEqual(loopNs); // waits happen inside submit()
+    expect(s.writeNs).toBeGreaterThan(0);
+    expect(s.zeroFillNs).toBeGreaterThan(0); // 3000 orders fill several 64 KiB segments
+    expect(s.segments).toBeGreaterThan(1);
+    const syncTotal = s.syncNs.mean * s.syncNs.count;
+    expect(syncTotal).toBeGreaterThan(0);
+    // One thread's time, its parts apart: together they fit within the run.
+    expect(s.writeNs + s.zeroFillNs + syncTotal).toBeLessThanOrEqual(wallNs);
+    await e.close();
+  });
+
   it('walStats({ since }) gives the counters and sync times of the interval alone', async () => {
     const e = await Engine.open({ dir: tempDir(), symbols: ['X'] });
     // One durable() at a time: a sync or more per command.
@@ -106,6 +133,10 @@ describe('durable mode', () => {
     expect(b.batches).toBe(total.batches - a.batches);
     expect(b.syncs).toBe(total.syncs - a.syncs);
     expect(b.syncs).toBeGreaterThanOrEqual(1);
+    expect(b.writeNs).toBe(total.writeNs - a.writeNs);
+    expect(b.writeNs).toBeGreaterThan(0);
+    expect(b.zeroFillNs).toBe(total.zeroFillNs - a.zeroFillNs);
+    expect(b.producerWaitNs).toBe(total.producerWaitNs - a.producerWaitNs);
     // Since open, every sync is timed but open()'s own; in an interval after open, every one.
     expect(total.syncNs.count).toBe(total.syncs - 1);
     expect(b.syncNs.count).toBe(b.syncs);
@@ -116,7 +147,9 @@ describe('durable mode', () => {
     expect(b.ringHighWater).toBe(total.ringHighWater);
     // The result is a mark itself: right after it, an empty interval.
     const c = e.walStats({ since: b })!;
-    expect([c.records, c.bytes, c.syncs, c.batches, c.syncNs.count, c.syncNs.p99, c.syncNs.max]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    expect([c.records, c.bytes, c.syncs, c.batches, c.syncNs.count, c.syncNs.p99, c.syncNs.max, c.writeNs, c.zeroFillNs, c.producerWaitNs]).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]);
     // Only stats this engine returned can be a mark; a bad one changes nothing and says why.
     const other = await Engine.open({ dir: tempDir(), symbols: ['X'] });
     for (const bad of [{ ...a }, other.walStats(), 5, null]) {

@@ -51,6 +51,7 @@ assertType<Equal<Depth['bids'], Level[]>>();
 assertType<Equal<RestingOrder['side'], Side>>();
 assertType<Equal<DurabookError['code'], ErrorCode>>();
 assertType<Equal<WalStats['syncNs'], SyncLatency>>();
+assertType<Equal<Pick<WalStats, 'writeNs' | 'zeroFillNs' | 'producerWaitNs'>, { writeNs: number; zeroFillNs: number; producerWaitNs: number }>>();
 assertType<Equal<keyof SyncLatency, 'count' | 'mean' | 'p50' | 'p99' | 'p999' | 'max' | 'timeP50' | 'timeP99'>>();
 assertType<Equal<WalStatsOptions, { since?: WalStats }>>();
 assertType<Equal<Parameters<Engine['walStats']>, [options?: WalStatsOptions]>>();
