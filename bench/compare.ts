@@ -308,7 +308,15 @@ function findReplayBin(explicit: string | undefined): string | undefined {
 // page-cache pages at 1.5 GB/s and overwrote cached ones at 5.5 GB/s, and fresh writes slowed
 // by half a few seconds after 3 GB had been freed (as if the hypervisor had taken the freed
 // memory back): in a comparison the replay follows contestants that freed their heaps and WAL
-// directories seconds before.
+// directories seconds before. On an Intel Xeon host (2026-12-04) the writer's own counters
+// (replay_bench's "wal" JSON) put the time in the zero-fill: 190-200 ms of it in each round of a
+// comparison, against 15 ms alone, with the producer waiting for slots for 175-185 ms. Alone, it
+// slowed the same way (0.9 and 2.2 M/s, zero-fill 638 and 286 ms) while six idle processes
+// held 1 GiB each, and ran at 11.8 M/s (zero-fill 16 ms) a second after they exited: fresh
+// page-cache pages are fast when they come from memory freed a moment before, slow otherwise
+// (this guest reports free memory to its host, virtio-balloon). The comparison's workers hold
+// their heaps, which fits the replay's slow rounds; why the JS contestants' writers, in the same
+// comparison, mostly escape it is not established.
 function cppReplay(
   w: Workload,
   bin: string,
