@@ -423,7 +423,7 @@ async function main(): Promise<void> {
       `Where the async runs' time went (\`walStats()\` over the throughput pass, medians, as shares of the pass's wall time): the matching thread waited for ring slots ${share((w) => w.producerWaitNs)} of it; ` +
         `the writer thread spent ${share((w) => w.writeNs)} writing records, ${share((w) => w.zeroFillNs)} pre-writing the next segment with zeros and ${share((w) => w.syncNs.mean * w.syncNs.count)} in fdatasync. ` +
         'Both writes are mostly the kernel copying into the page cache: the zero-fill into fresh pages, the records over the pages the zero-fill made. The writer also copies and seals each record (its CRC) outside these three. ' +
-        'On the virtual machines these figures come from, copies into fresh pages ran at times 5x slower than overwrites of cached ones (measured with `replay_bench`: zero-fill 330 ms against 67 ms of record writes for the same bytes); the guest there hands freed memory back to the host (virtio-balloon free page reporting), and a page handed back costs the host a fault when it is next written, which is our reading of why.',
+        'A zero-fill share far above the record writes\' means fresh page-cache pages were slow to come by during the run (README, "Watching where the time goes").',
     );
     md.push('');
   }
