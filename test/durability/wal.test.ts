@@ -96,9 +96,8 @@ describe('durable mode', () => {
     // 16 ring slots against real fdatasyncs: the matching thread runs out of slots at once and
     // waits for the writer, which syncs back to back; 64 KiB segments keep it pre-writing.
     const e = await Engine.open({ dir: tempDir(), symbols: ['X'], wal: { ringCapacity: 16, segmentBytes: 65536 } });
-    const open = e.walStats()!;
-    expect(open.zeroFillNs).toBe(0); // the first segment is open()'s work, not the writer's
-    expect(open.producerWaitNs).toBe(0);
+    // (The writer thread may be pre-writing the next segment already; nothing has waited.)
+    expect(e.walStats()!.producerWaitNs).toBe(0);
     const t0 = process.hrtime.bigint();
     let seq = 0;
     for (let i = 1; i <= 3000; i++) seq = e.submit(order(i)).seq;
