@@ -443,7 +443,8 @@ bool parseOp(const std::string& s, FileOp* op) {
       {"open", FileOp::kOpen},         {"pwritev", FileOp::kPwritev},   {"pread", FileOp::kPread},
       {"fdatasync", FileOp::kFdatasync}, {"fsyncDir", FileOp::kFsyncDir}, {"rename", FileOp::kRename},
       {"unlink", FileOp::kUnlink},     {"ftruncate", FileOp::kFtruncate}, {"close", FileOp::kClose},
-      {"listDir", FileOp::kListDir},   {"fileSize", FileOp::kFileSize}, {"mkdir", FileOp::kMkdir}};
+      {"listDir", FileOp::kListDir},   {"fileSize", FileOp::kFileSize}, {"mkdir", FileOp::kMkdir},
+      {"dropCache", FileOp::kDropCache}};
   for (const auto& [name, value] : ops)
     if (s == name) {
       *op = value;

@@ -294,6 +294,11 @@ int CrashSimFileLayer::startWriteback(int, uint64_t, uint64_t) {
   return crashed() ? EIO : 0;
 }
 
+int CrashSimFileLayer::dropCache(int, uint64_t, uint64_t) {
+  std::lock_guard<std::mutex> lock(sim_mu_);
+  return crashed() ? EIO : 0;
+}
+
 int CrashSimFileLayer::pwritev(int fd, const struct iovec* iov, int iovcnt, uint64_t offset) {
   std::lock_guard<std::mutex> lock(sim_mu_);
   if (crashed()) return EIO;

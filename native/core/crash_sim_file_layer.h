@@ -117,8 +117,11 @@ class CrashSimFileLayer final : public FaultInjectingFileLayer {
   int listDir(const std::string& dir, std::vector<std::string>* names) override;
   int fileSize(const std::string& path, uint64_t* size) override;
   int mkdir(const std::string& path) override;
-  // Makes nothing durable, so the simulation ignores it (EIO once the power is off).
+  // Make nothing durable and lose nothing, so the simulation ignores them (EIO once the
+  // power is off). dropCache must not reach the real files either: their pages are dirty (the
+  // simulated syncs do not reach the disk), and the kernel would start writing them back.
   int startWriteback(int fd, uint64_t offset, uint64_t len) override;
+  int dropCache(int fd, uint64_t offset, uint64_t len) override;
 
  private:
   // A write (data) or truncation (truncate, to `offset`) not yet covered by an fdatasync.

@@ -131,6 +131,11 @@ int PosixFileLayer::startWriteback(int fd, uint64_t offset, uint64_t len) {
 #endif
 }
 
+int PosixFileLayer::dropCache(int fd, uint64_t offset, uint64_t len) {
+  // posix_fadvise returns the error instead of setting errno, and is not interrupted.
+  return ::posix_fadvise(fd, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_DONTNEED);
+}
+
 int PosixFileLayer::fsyncDir(const std::string& dir) {
   int fd;
   for (;;) {
@@ -218,6 +223,7 @@ const char* to_string(FileOp op) {
     case FileOp::kListDir: return "listdir";
     case FileOp::kFileSize: return "stat";
     case FileOp::kMkdir: return "mkdir";
+    case FileOp::kDropCache: return "dropcache";
     case FileOp::kNote: return "note";
   }
   return "?";
@@ -359,6 +365,22 @@ int FaultInjectingFileLayer::fdatasync(int fd) {
   const int e = inner_->fdatasync(fd);
   std::lock_guard<std::mutex> lock(mu_);
   recordLocked(FileOp::kFdatasync, path, 0, 0, e);
+  return e;
+}
+
+int FaultInjectingFileLayer::dropCache(int fd, uint64_t offset, uint64_t len) {
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    path = pathOfLocked(fd);
+    if (int e = checkLocked(FileOp::kDropCache, path)) {
+      recordLocked(FileOp::kDropCache, path, offset, len, e);
+      return e;
+    }
+  }
+  const int e = inner_->dropCache(fd, offset, len);
+  std::lock_guard<std::mutex> lock(mu_);
+  recordLocked(FileOp::kDropCache, path, offset, len, e);
   return e;
 }
 

@@ -62,6 +62,14 @@ class FileLayer {
     (void)fd, (void)offset, (void)len;
     return 0;
   }
+  // Tells the kernel that [offset, offset + len) (len 0: to the end of the file) will not be
+  // read again, so that its cached pages can go back to the free lists now rather than age
+  // out. A hint, like startWriteback: the default ignores it, it never discards data (the
+  // kernel keeps dirty pages), and its failure loses nothing.
+  virtual int dropCache(int fd, uint64_t offset, uint64_t len) {
+    (void)fd, (void)offset, (void)len;
+    return 0;
+  }
 
   // Convenience over pwritev for one buffer.
   int pwrite(int fd, const void* buf, size_t len, uint64_t offset) {
@@ -89,6 +97,7 @@ class PosixFileLayer final : public FileLayer {
   int fileSize(const std::string& path, uint64_t* size) override;
   int mkdir(const std::string& path) override;
   int startWriteback(int fd, uint64_t offset, uint64_t len) override;  // sync_file_range on Linux
+  int dropCache(int fd, uint64_t offset, uint64_t len) override;       // posix_fadvise DONTNEED
 };
 
 // The process-wide PosixFileLayer (stateless, so one instance serves everyone).
@@ -110,6 +119,7 @@ enum class FileOp : uint8_t {
   kListDir,
   kFileSize,
   kMkdir,
+  kDropCache,
   kNote,
 };
 const char* to_string(FileOp op);
@@ -178,6 +188,9 @@ class FaultInjectingFileLayer : public FileLayer {
   int mkdir(const std::string& path) override;
   // Passed down as is: not traced, never faulted (a hint; see FileLayer).
   int startWriteback(int fd, uint64_t offset, uint64_t len) override { return inner_->startWriteback(fd, offset, len); }
+  // Traced and faultable, so that tests can check which ranges a caller gives up and that a
+  // failed hint costs it nothing.
+  int dropCache(int fd, uint64_t offset, uint64_t len) override;
 
  protected:
   // Counts the call, decides whether a rule fires. Caller holds mu_.

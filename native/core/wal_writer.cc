@@ -43,6 +43,10 @@ constexpr unsigned kProducerYields = 16;
 // (~25 us for 256 KiB), so that an idle writer keeps to the schedule in small steps. (4 MiB chunks, each synced,
 // made the producer wait up to 30 ms on a full ring when the disk throttled.)
 constexpr uint64_t kPreallocChunk = 256ull << 10;
+// Synced records are handed back to the kernel's page cache in steps of at least this much
+// (page-aligned), about 10,000 orders at a time: few enough calls to cost nothing.
+constexpr uint64_t kDropCacheStep = 1ull << 20;
+constexpr uint64_t kPageBytes = 4096;
 // Async: empty windows (asyncFlushMs each) the writer sleeps through on a timer before it
 // sleeps until the next record instead.
 constexpr unsigned kAsyncIdleParks = 20;
@@ -708,7 +712,26 @@ bool WalWriter::syncAndPublish() {
   written_ = 0;
   releaseProducer();
   if (pending_seq_ > durable_seq_.load(std::memory_order_relaxed)) publish(pending_seq_);
+  dropSyncedPages();
   return true;
+}
+
+void WalWriter::dropSyncedPages() {
+  // Nothing reads a segment back while it is written (recovery reads it in another life), so
+  // its synced pages are dead weight in the page cache: about 100 bytes per order that would
+  // otherwise age out only under memory pressure. Given back now, they are the free pages the
+  // next segment's zero-fill takes, instead of fresh ones, which on a VM whose balloon
+  // reports free memory to the host cost a fault into the host each (the README's page-cache
+  // note has the figures). Whole pages only: the page that holds seg_off_ is
+  // written again by the next batch, which would have to read it back from the disk.
+  // Invariant: everything below seg_off_ is covered by the sync that just returned (an
+  // fdatasync covers the whole file, so also what a killed process left unsynced before a
+  // resume).
+  const uint64_t end = seg_off_ & ~(kPageBytes - 1);
+  if (end < cache_dropped_ + kDropCacheStep) return;
+  // A hint: a failure leaves the pages cached and the log as it was, so it is not an error.
+  (void)files_->dropCache(cur_fd_, cache_dropped_, end - cache_dropped_);
+  cache_dropped_ = end;
 }
 
 int WalWriter::timedSync(int fd) {
@@ -829,8 +852,13 @@ bool WalWriter::installNextSegment(uint64_t first_seq) {
     fail(e, "fsync", dir_);
     return false;
   }
-  // The old segment is fully synced; a close error cannot lose anything.
-  if (cur_fd_ >= 0) files_->close(cur_fd_);
+  // The old segment is fully synced; a close error cannot lose anything. Its remaining
+  // cached pages (the last records, the unused zeros) go back too, for the same reason.
+  if (cur_fd_ >= 0) {
+    (void)files_->dropCache(cur_fd_, 0, 0);
+    files_->close(cur_fd_);
+  }
+  cache_dropped_ = 0;
   cur_fd_ = next_fd_;
   next_fd_ = -1;
   prealloc_off_ = 0;

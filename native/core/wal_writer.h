@@ -259,6 +259,7 @@ class WalWriter final : public Journal {
   void run();
   bool writeFresh(size_t fresh);
   bool syncAndPublish();
+  void dropSyncedPages();  // after a sync: the segment's synced whole pages leave the page cache
   // fdatasync(fd), counted in st_syncs_ and timed into st_sync_ns_.
   int timedSync(int fd);
   void publish(uint64_t seq);
@@ -329,6 +330,7 @@ class WalWriter final : public Journal {
   std::string cur_path_;
   uint64_t seg_size_ = 0;
   uint64_t seg_off_ = 0;        // where the next record goes
+  uint64_t cache_dropped_ = 0;  // [0, this) of the segment has been handed to dropCache
   int next_fd_ = -1;            // the segment being pre-written, or -1
   uint64_t prealloc_off_ = 0;   // bytes of it written (and synced) so far
   size_t written_ = 0;          // slots at the ring's front written but not yet synced

@@ -491,6 +491,103 @@ TEST(wal_writer_durable_watermark_only_after_covering_sync) {
   removeDir(dir);
 }
 
+// The writer gives segment pages back to the page cache (dropCache) only once the sync that
+// covers them has returned, in whole pages below the next write, and never writes into a
+// range it gave back; a finished segment is given back whole at the switch.
+TEST(wal_writer_drops_only_synced_pages_from_the_cache) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.segmentBytes = 2 << 20;  // each full segment passes the 1 MiB step at least once
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  const uint64_t n = 150'000;  // about 5.7 MiB of records: three segments
+  for (uint64_t s = 1; s <= n; ++s) emit(*w, s);
+  CHECK(w->close().ok());
+  const std::vector<TraceEntry> trace = fl.trace();
+  std::vector<ReadRecord> recs;
+  std::vector<ReadSegment> segs;
+  CHECK(readLog(dir, &recs, &segs));
+  CHECK(sameRecords(recs, expected(1, n)));
+  REQUIRE(segs.size() >= 3);
+
+  struct Write {
+    uint64_t off, end;
+    bool synced;
+  };
+  struct File {
+    std::vector<Write> writes;
+    uint64_t dropped = 0;   // [0, dropped) given back by ranged drops
+    bool whole = false;     // given back whole
+    size_t ranged = 0;
+  };
+  std::map<std::string, File> files;
+  size_t bad_range = 0, unsynced = 0, written_after = 0;
+  for (const TraceEntry& e : trace) {
+    File& f = files[e.path];
+    if (e.op == FileOp::kPwritev) {
+      const uint64_t end = e.offset + e.length;
+      if (f.whole || e.offset < f.dropped) ++written_after;
+      f.writes.push_back(Write{e.offset, end, false});
+    } else if (e.op == FileOp::kFdatasync && e.err == 0) {
+      for (Write& x : f.writes) x.synced = true;
+    } else if (e.op == FileOp::kDropCache) {
+      CHECK_EQ(e.err, 0);
+      const uint64_t end = e.length == 0 ? UINT64_MAX : e.offset + e.length;
+      for (const Write& x : f.writes) {
+        if (x.off < end && e.offset < x.end && !x.synced) ++unsynced;
+      }
+      if (e.length == 0) {
+        CHECK(!f.whole);
+        CHECK_EQ(e.offset, uint64_t{0});
+        f.whole = true;
+      } else {
+        // Contiguous, page-aligned, in steps of at least 1 MiB.
+        if (e.offset != f.dropped || e.offset % 4096 != 0 || e.length % 4096 != 0 || e.length < (1u << 20)) ++bad_range;
+        f.dropped = e.offset + e.length;
+        ++f.ranged;
+      }
+    }
+  }
+  CHECK_EQ(bad_range, size_t{0});
+  CHECK_EQ(unsynced, size_t{0});
+  CHECK_EQ(written_after, size_t{0});
+  // Every segment but the last (still current at close) was given back whole; every one
+  // that filled had given back part of itself before that.
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const std::string path = dir + "/" + segs[i].name;
+    REQUIRE(files.count(path) == 1);
+    const File& f = files[path];
+    CHECK_EQ(f.whole, i + 1 < segs.size());
+    if (i + 1 < segs.size()) CHECK(f.ranged >= 1);
+  }
+  removeDir(dir);
+}
+
+// dropCache is a hint: its failure costs the log nothing.
+TEST(wal_writer_failed_cache_drop_is_not_an_error) {
+  const std::string dir = makeTempDir();
+  REQUIRE(!dir.empty());
+  FaultInjectingFileLayer fl(posix_file_layer());
+  fl.addFault(FaultRule::nthCall(FileOp::kDropCache, 0, EIO));  // 0: every call
+  WalWriterOptions o = smallOptions(dir, &fl);
+  o.segmentBytes = 2 << 20;
+  std::unique_ptr<WalWriter> w;
+  REQUIRE(WalWriter::open(o, std::nullopt, &w).ok());
+  const uint64_t n = 100'000;
+  for (uint64_t s = 1; s <= n; ++s) emit(*w, s);
+  CHECK(w->close().ok());
+  CHECK_EQ(w->durableSeq(), n);
+  CHECK(fl.calls(FileOp::kDropCache) >= 2);
+  CHECK_EQ(fl.injected(), fl.calls(FileOp::kDropCache));
+  std::vector<ReadRecord> recs;
+  std::vector<ReadSegment> segs;
+  CHECK(readLog(dir, &recs, &segs));
+  CHECK(sameRecords(recs, expected(1, n)));
+  removeDir(dir);
+}
+
 TEST(wal_writer_async_count_trigger) {
   const std::string dir = makeTempDir();
   REQUIRE(!dir.empty());
