@@ -491,6 +491,15 @@ TEST(wal_writer_durable_watermark_only_after_covering_sync) {
   removeDir(dir);
 }
 
+// The log in `dir` holds exactly the records of commands 1..n; returns its segments.
+std::vector<ReadSegment> checkLogHolds(const std::string& dir, uint64_t n) {
+  std::vector<ReadRecord> recs;
+  std::vector<ReadSegment> segs;
+  CHECK(readLog(dir, &recs, &segs));
+  CHECK(sameRecords(recs, expected(1, n)));
+  return segs;
+}
+
 // The writer gives segment pages back to the page cache (dropCache) only once the sync that
 // covers them has returned, in whole pages below the next write, and never writes into a
 // range it gave back; a finished segment is given back whole at the switch.
@@ -506,10 +515,7 @@ TEST(wal_writer_drops_only_synced_pages_from_the_cache) {
   for (uint64_t s = 1; s <= n; ++s) emit(*w, s);
   CHECK(w->close().ok());
   const std::vector<TraceEntry> trace = fl.trace();
-  std::vector<ReadRecord> recs;
-  std::vector<ReadSegment> segs;
-  CHECK(readLog(dir, &recs, &segs));
-  CHECK(sameRecords(recs, expected(1, n)));
+  const std::vector<ReadSegment> segs = checkLogHolds(dir, n);
   REQUIRE(segs.size() >= 3);
 
   struct Write {
@@ -581,10 +587,7 @@ TEST(wal_writer_failed_cache_drop_is_not_an_error) {
   CHECK_EQ(w->durableSeq(), n);
   CHECK(fl.calls(FileOp::kDropCache) >= 2);
   CHECK_EQ(fl.injected(), fl.calls(FileOp::kDropCache));
-  std::vector<ReadRecord> recs;
-  std::vector<ReadSegment> segs;
-  CHECK(readLog(dir, &recs, &segs));
-  CHECK(sameRecords(recs, expected(1, n)));
+  checkLogHolds(dir, n);
   removeDir(dir);
 }
 
