@@ -7,12 +7,14 @@
 // Every contestant replays the same seeded workload (lib/bench/workload.ts): a warmup that builds
 // the book (not timed), then the measured commands, on a fresh book each round. Rounds are
 // interleaved (A B C D E, A B C D E, …) so that a noisy neighbour hits all of them alike, and
-// each contestant's figure is its median round. Each JS contestant runs in a worker process of its
+// each contestant's figure is its median round. Before them, --warmup-rounds (default 2) rounds
+// run the same way and are not counted: a fresh worker's first rounds run while V8 is still
+// compiling the loop (see lib/bench/run.ts, pass 0). Each JS contestant runs in a worker process of its
 // own (see "orchestration" below). nodejs-order-book is ~100× slower, so it replays
 // only the first --nob-ops measured commands (same workload, shorter).
 //
-//   node dist/bench/compare.js [--ops N] [--rounds R] [--nob-ops N] [--batch N]
-//                              [--seed N] [--replay-bin PATH] [--json]
+//   node dist/bench/compare.js [--ops N] [--rounds R] [--warmup-rounds R] [--nob-ops N]
+//                              [--batch N] [--seed N] [--replay-bin PATH] [--json]
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -47,6 +49,8 @@ const { OrderBook: NobOrderBook } = require('nodejs-order-book') as { OrderBook:
 export interface ComparisonOptions {
   ops?: number;
   rounds?: number;
+  /** Rounds run first and not counted (JIT warm-up). Default 2. */
+  warmupRounds?: number;
   nobOps?: number;
   batchSize?: number;
   seed?: number;
@@ -61,6 +65,8 @@ export interface ContestantResult {
   /** Median and all rounds, commands/s. */
   commandsPerSec: number;
   rounds: number[];
+  /** The warm-up rounds, commands/s, not counted in anything else (the first: a fresh worker's). */
+  warmupRounds: number[];
   /** Trades the measured commands reported (null where the contestant does not report trades). */
   trades: number | null;
   /** Closed-loop per-call latency (ns), for per-call contestants. */
@@ -70,6 +76,7 @@ export interface ContestantResult {
 export interface ComparisonResult {
   workload: { ops: number; warmup: number; seed: number; restingTarget: number; limits: number; cancels: number; markets: number };
   rounds: number;
+  warmupRounds: number;
   timerOverheadNs: number;
   contestants: ContestantResult[];
   ratios: { name: string; value: number; target: string | null }[];
@@ -477,6 +484,7 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
   const progress = o.progress ?? (() => {});
   const ops = o.ops ?? 1_000_000;
   const rounds = o.rounds ?? 5;
+  const warmupRounds = o.warmupRounds ?? 2;
   const batchSize = o.batchSize ?? 256;
   const seed = o.seed ?? 1;
   const nobOps = Math.min(ops, o.nobOps ?? 100_000);
@@ -498,13 +506,14 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
     } else {
       process.stderr.write('compare: replay_bench not found (npm run build builds it into build/); skipping the C++ replay\n');
     }
-    const results = runners.map(() => ({ rounds: [] as number[], trades: null as number | null }));
-    for (let r = 0; r < rounds; r++) {
+    const results = runners.map(() => ({ rounds: [] as number[], warmupRounds: [] as number[], trades: null as number | null }));
+    for (let r = 0; r < warmupRounds + rounds; r++) {
+      const warm = r < warmupRounds;
       for (let k = 0; k < runners.length; k++) {
         const c = runners[k];
-        progress(`round ${r + 1}/${rounds}: ${c.name}`);
+        progress(warm ? `warm-up round ${r + 1}/${warmupRounds}: ${c.name}` : `round ${r - warmupRounds + 1}/${rounds}: ${c.name}`);
         const { seconds, trades } = await c.round();
-        results[k].rounds.push(c.commands / seconds);
+        (warm ? results[k].warmupRounds : results[k].rounds).push(c.commands / seconds);
         results[k].trades = trades;
       }
     }
@@ -520,6 +529,7 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
       commands: c.commands,
       commandsPerSec: median(results[k].rounds),
       rounds: results[k].rounds,
+      warmupRounds: results[k].warmupRounds,
       trades: results[k].trades,
       latencyNs: lat[k],
     }));
@@ -560,6 +570,7 @@ export async function runComparison(o: ComparisonOptions = {}): Promise<Comparis
     return {
       workload: { ops, warmup: w.warmup, seed, restingTarget: w.params!.restingTarget, ...counts },
       rounds,
+      warmupRounds,
       timerOverheadNs: overhead,
       contestants: out,
       ratios,
@@ -578,7 +589,7 @@ function fmtRate(x: number): string {
 export function renderComparison(r: ComparisonResult): string {
   const lines: string[] = [];
   lines.push(
-    `workload: ${r.workload.ops.toLocaleString('en-US')} commands (${r.workload.limits} limits, ${r.workload.cancels} cancels, ${r.workload.markets} markets), seed ${r.workload.seed}, ~${r.workload.restingTarget} resting, ${r.rounds} interleaved rounds, median`,
+    `workload: ${r.workload.ops.toLocaleString('en-US')} commands (${r.workload.limits} limits, ${r.workload.cancels} cancels, ${r.workload.markets} markets), seed ${r.workload.seed}, ~${r.workload.restingTarget} resting, ${r.rounds} interleaved rounds after ${r.warmupRounds} not counted, median`,
   );
   lines.push('');
   const nameWidth = Math.max(28, ...r.contestants.map((c) => c.name.length));
@@ -628,6 +639,7 @@ if (isEntryPoint() && process.argv.includes('--worker')) {
     options: {
       ops: { type: 'string' },
       rounds: { type: 'string' },
+      'warmup-rounds': { type: 'string' },
       'nob-ops': { type: 'string' },
       batch: { type: 'string' },
       seed: { type: 'string' },
@@ -639,6 +651,7 @@ if (isEntryPoint() && process.argv.includes('--worker')) {
   const r = await runComparison({
     ops: num(values.ops),
     rounds: num(values.rounds),
+    warmupRounds: num(values['warmup-rounds']),
     nobOps: num(values['nob-ops']),
     batchSize: num(values.batch),
     seed: num(values.seed),

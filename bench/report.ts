@@ -80,6 +80,7 @@ function medianResult(rs: BenchResult[]): BenchResult {
   const r = structuredClone(rs[0]);
   const m = (f: (x: BenchResult) => number | undefined | null) => median(rs.map((x) => f(x) ?? NaN));
   r.throughput.commandsPerSec = m((x) => x.throughput.commandsPerSec);
+  r.throughput.warmupPassesPerSec = r.throughput.warmupPassesPerSec.map((_, k) => m((x) => x.throughput.warmupPassesPerSec[k]));
   r.latencyNs.p50 = m((x) => x.latencyNs.p50);
   r.latencyNs.p99 = m((x) => x.latencyNs.p99);
   r.latencyNs.p999 = m((x) => x.latencyNs.p999);
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
   // Side by side (bench/compare.ts, same run, pinned as its Placement note says): the per-call
   // contestant with the async WAL.
   const asyncSide = find('durabook per-call, async WAL')?.latencyNs ?? undefined;
+  const warmSide = find('durabook per-call, async WAL')?.warmupRounds.map((x) => rate(x)).join(', ');
   const plainSide = find('plain JS book')?.latencyNs ?? undefined;
   const nobSide = find('nodejs-order-book')?.latencyNs ?? undefined;
   const times = (name: string, digits: number) => (ratio(name) === undefined ? '–' : `${ratio(name)!.toFixed(digits)}×`);
@@ -247,7 +249,10 @@ async function main(): Promise<void> {
     [
       'per-call, async WAL, absolute (the issue’s figure for its machine, ~25× its nodejs-order-book)',
       '≥ 5M commands/s',
-      `${both((r) => rate(r.throughput.commandsPerSec), asyncCall)} (\`durabook bench\`); ${rate(callRate)} none, side by side`,
+      `${both((r) => rate(r.throughput.commandsPerSec), asyncCall)} (\`durabook bench\`); ${rate(callRate)} none, side by side` +
+        (asyncCall && asyncCall.throughput.warmupPassesPerSec.length > 0
+          ? `; a fresh process’s first pass, JIT cold: ${rate(asyncCall.throughput.warmupPassesPerSec[0])} async`
+          : ''),
       verdict(asyncCall === undefined ? undefined : asyncCall.throughput.commandsPerSec >= 5e6),
     ],
     [
@@ -311,6 +316,7 @@ async function main(): Promise<void> {
       '- **Side by side.** `bench/compare.ts` replays the same workload through every contestant on a fresh book per round (warmup untimed). ' +
         'Each JS contestant lives in a worker process of its own (its own heap, hidden classes and JIT feedback), kept alive and warm across rounds; the parent interleaves the rounds. ' +
         `Rounds are interleaved (A B C D E, A B C D E, …; ${c.rounds} rounds) so that a noisy neighbour hits all alike; each figure is the contestant's median round, ` +
+        `after ${c.warmupRounds} interleaved warm-up rounds that count for nothing (a fresh worker's first rounds run while V8 is still compiling the loop${warmSide ? `: durabook per-call with the async WAL did ${warmSide} in them` : ''}), ` +
         'and each ratio is the median of the per-round ratios (a round\'s contestants run back to back, so a slow spell of the host moves both sides of its ratio alike). nodejs-order-book replays only the first ' +
         `${group(find('nodejs-order-book')?.commands ?? 0)} measured commands (it is ~100× slower); the others replay all of them. ` +
         'Contestants that report trades must agree on the trade count, or the run fails.',
@@ -323,6 +329,7 @@ async function main(): Promise<void> {
         'Open loop (`--rate`): command *i* is due at *i*/rate and its latency runs from that intended time to its completion, so a stall is charged to every command it delays (no coordinated omission). ' +
         'Percentiles from a `perf_hooks` histogram of integer nanoseconds. Durable ack: intended send time → `engine.durable(seq)` resolved (open loop; commands sent in one event-loop turn share one `durable()` call).',
       '- **WAL bytes.** Each temp WAL directory is measured after its run: bytes up to the last non-zero byte of each file (segments are pre-written with zeros), over every logged command (symbols + warmup + measured); trades are logged too (`logTrades`, the default).',
+      `- **JIT warm-up.** Every \`durabook bench\` run first replays its measured commands ${asyncCall?.config.jitWarmup ?? 2} times on throwaway engines of the same configuration (\`--jit-warmup\`), timed but not counted: the first pass of a fresh process runs while V8 compiles and recompiles the loop (the warmup's passive orders give it no feedback on trades; an engine's first close() deoptimizes code that relied on its fields) on the same two CPUs. The absolute per-call row shows what that first pass did.`,
       '- **Micro benchmarks.** tinybench 6 on a steady 10,000-order book; an iteration makes 32 calls (untimed hooks prepare and undo them), so the ~50 ns timer read is spread; the table shows per-call figures (iteration statistics / 32). Native: `native/bench/micro_bench.cc`, best of 5 rounds.',
       '- **Memory.** `bench/memory.ts` rests N orders with no trades (~1,000 per price) in a child process of its own and divides the growth of the resident set by N, after two forced GCs.',
       `- **Pinning.** ${c.placement ? `Side by side, every contestant's JS thread and the C++ replay run on CPU ${c.placement.mainCpu} and the async-WAL contestants' writer threads on CPU ${c.placement.writerCpu} (\`wal.writerCpu\`)` : 'Side by side, nothing is pinned (one CPU)'}; ` +
@@ -335,7 +342,7 @@ async function main(): Promise<void> {
   md.push('');
   md.push('```sh');
   md.push('bash scripts/benchmarks.sh                 # build, run everything below, rewrite BENCHMARKS.md');
-  md.push(`node dist/bench/compare.js --ops ${ops} --rounds ${c.rounds} --nob-ops ${find('nodejs-order-book')?.commands ?? ''}`);
+  md.push(`node dist/bench/compare.js --ops ${ops} --rounds ${c.rounds} --warmup-rounds ${c.warmupRounds} --nob-ops ${find('nodejs-order-book')?.commands ?? ''}`);
   for (const r of runs) md.push(`node dist/lib/cli/main.js bench --ops ${ops}${r.args.length ? ` ${r.args.join(' ')}` : ''}`);
   for (const d of modes) md.push(`node dist/lib/cli/main.js bench --ops ${ops} --durability ${d} ${pin(d !== 'none').join(' ')}   # ×${rounds}, interleaved`);
   md.push('node --expose-gc dist/bench/micro.js      # tinybench + build/micro_bench');

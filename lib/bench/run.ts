@@ -2,6 +2,13 @@
 //
 // Passes, each on a fresh engine (and a fresh temp WAL directory when durability is not 'none'),
 // each starting with the workload's warmup commands (not measured):
+//   0. JIT warm-up (--jit-warmup N, default 2): the measured commands back to back, as pass 1,
+//      N times, timed but not counted. The first pass of a fresh process runs while V8 is still
+//      compiling and re-compiling the loop (type feedback from the warmup's passive orders does
+//      not cover trades; the first close() of an engine deoptimizes code that relied on its
+//      fields), on the same two cores. Measured (per-call, async WAL, pinned): the first pass
+//      9-14% below the third, the second within 0-5% of it. Their rates are reported (the
+//      first: what a fresh process's first second gets); their results must equal pass 1's.
 //   1. throughput: the measured commands back to back, no timers in the loop; with a WAL, also
 //      the time until engine.durable(lastSeq) resolved. The report counts come from this pass,
 //      the WAL size from its directory.
@@ -53,6 +60,8 @@ export interface BenchOptions {
   writerCpu?: number;
   /** lockMemory(mode) for the run (undone at its end). */
   lockMemory?: MemoryLockMode;
+  /** Untimed-for-the-result passes before the measured ones, so that the JIT has settled. Default 2. */
+  jitWarmup?: number;
   /** Progress messages (the CLI passes one only when stderr is a TTY). */
   progress?: (message: string) => void;
 }
@@ -84,6 +93,8 @@ export interface BenchResult {
     writerCpu: number | null;
     /** What lockMemory() locked for the run (--lock-memory), or null. */
     memoryLock: MemoryLock | null;
+    /** JIT warm-up passes run before the measured ones (--jit-warmup). */
+    jitWarmup: number;
   };
   /** What the reports of the measured commands said (throughput pass). */
   counts: {
@@ -108,6 +119,11 @@ export interface BenchResult {
     durableCommandsPerSec: number | null;
     /** Per CPU, the share of the measured commands' time the hypervisor stole; null off Linux. */
     steal: number[] | null;
+    /**
+     * Commands/s of each JIT warm-up pass (same commands, same engine configuration), in order:
+     * the first is a fresh process's cold start. Not part of any other figure.
+     */
+    warmupPassesPerSec: number[];
   };
   /** Per-command latency in ns (latency pass). */
   latencyNs: LatencySummary & {
@@ -151,6 +167,7 @@ export interface BenchResult {
 }
 
 export const DEFAULT_BATCH_SIZE = 256;
+export const DEFAULT_JIT_WARMUP = 2;
 export const DEFAULT_ACK_RATE = 100_000;
 export const DEFAULT_ACK_COMMANDS = 1_000_000;
 const MAX_BURST = 1024;
@@ -393,6 +410,9 @@ export async function runBench(o: BenchOptions = {}, workload?: Workload): Promi
   const batchSize = o.batchSize ?? DEFAULT_BATCH_SIZE;
   if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be > 0, got ${rate}`);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  if (o.jitWarmup !== undefined && !(Number.isSafeInteger(o.jitWarmup) && o.jitWarmup >= 0)) {
+    throw new RangeError(`jitWarmup must be an integer >= 0, got ${o.jitWarmup}`);
+  }
   if (o.writerCpu !== undefined && (o.durability ?? 'none') === 'none') throw new RangeError('a writer CPU needs durability async or durable');
   if (o.mainCpu !== undefined) {
     const err = native().pinCurrentThread(o.mainCpu);
@@ -420,6 +440,22 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
   const to = w.count;
   const n = to - from;
   const ops = countOps(w);
+  const jitWarmup = o.jitWarmup ?? DEFAULT_JIT_WARMUP;
+
+  // 0. JIT warm-up.
+  const warmupPassesPerSec: number[] = [];
+  const warmupTallies: Tally[] = [];
+  for (let k = 0; k < jitWarmup; k++) {
+    progress(`JIT warm-up pass ${k + 1}/${jitWarmup}: ${n} commands`);
+    const ws = await openSession(w, durability, api, batchSize, o.writerCpu);
+    const wt = newTally();
+    const w0 = performance.now();
+    const seq = ws.driver ? ws.driver.run(from, to, wt) : runCalls(ws.engine, w, ws.names, from, to, wt);
+    warmupPassesPerSec.push(n / ((performance.now() - w0) / 1000));
+    warmupTallies.push(wt);
+    if (durability !== 'none') await ws.engine.durable(seq);
+    await closeSession(ws);
+  }
 
   // 1. Throughput.
   progress(`throughput pass: ${n} commands (${durability}, ${api})`);
@@ -432,6 +468,12 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
   const lastSeq = s.driver ? s.driver.run(from, to, tally) : runCalls(s.engine, w, s.names, from, to, tally);
   const t1 = performance.now();
   const throughputSteal = stealBetween(ticksT, readCpuTicks());
+  // Same commands into the same configuration: every pass must have reported the same.
+  for (const [k, wt] of warmupTallies.entries()) {
+    if (wt.trades !== tally.trades || wt.tradedQty !== tally.tradedQty || wt.status.some((x, j) => x !== tally.status[j])) {
+      throw new Error(`JIT warm-up pass ${k + 1} reported other results than the throughput pass (trades ${wt.trades} vs ${tally.trades})`);
+    }
+  }
   let durableSeconds: number | null = null;
   if (durability !== 'none') {
     await s.engine.durable(lastSeq);
@@ -505,6 +547,7 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
       mainCpu: o.mainCpu ?? null,
       writerCpu: o.writerCpu ?? null,
       memoryLock,
+      jitWarmup,
     },
     counts: {
       commands: tally.commands,
@@ -522,6 +565,7 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
       durableSeconds,
       durableCommandsPerSec: durableSeconds === null ? null : n / durableSeconds,
       steal: throughputSteal,
+      warmupPassesPerSec,
     },
     latencyNs: {
       ...summarize(lat),

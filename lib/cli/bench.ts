@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatNs, formatRate } from '../bench/latency.js';
-import { DEFAULT_ACK_COMMANDS, DEFAULT_ACK_RATE, DEFAULT_BATCH_SIZE, loadWorkload, runBench, type BenchResult } from '../bench/run.js';
+import { DEFAULT_ACK_COMMANDS, DEFAULT_ACK_RATE, DEFAULT_BATCH_SIZE, DEFAULT_JIT_WARMUP, loadWorkload, runBench, type BenchResult } from '../bench/run.js';
 import { DEFAULT_OPS, DEFAULT_SEED, workloadToCsv, WorkloadError } from '../bench/workload.js';
 import { choiceFlag, intFlag, numberFlag, UsageError } from './args.js';
 
@@ -42,6 +42,10 @@ Engine:
                          on-fault), so that no command waits on a code page read back from disk
 
 Measurement:
+  --jit-warmup N         run the measured commands N times first (default ${DEFAULT_JIT_WARMUP}), on
+                         throwaway engines of the same configuration, so that V8 has compiled the
+                         loop before anything is measured; their rates are printed, not counted
+                         (0: measure a fresh process's first pass)
   --rate OPS_PER_S       open loop: command i is due at i/rate and its latency is measured from
                          that intended time, so stalls are not hidden; default closed loop.
                          Durable mode without --rate measures acks in an extra open-loop pass
@@ -79,6 +83,8 @@ function render(r: BenchResult): string {
   out.push(`  resting       ${group(k.restingAtEnd)} orders at the end`);
   out.push('');
   out.push(`  throughput    ${formatRate(r.throughput.commandsPerSec)} (${r.throughput.seconds.toFixed(3)} s)`);
+  const wp = r.throughput.warmupPassesPerSec;
+  if (wp.length > 0) out.push(`  JIT warm-up   ${wp.map(formatRate).join(', ')}   (the same commands before the measured passes, not counted; the first is a fresh process's)`);
   if (r.throughput.durableCommandsPerSec !== null) {
     out.push(`  to durable    ${formatRate(r.throughput.durableCommandsPerSec)} (${(r.throughput.durableSeconds ?? 0).toFixed(3)} s until durable(lastSeq))`);
   }
@@ -152,6 +158,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
         'main-cpu': { type: 'string' },
         'writer-cpu': { type: 'string' },
         'lock-memory': { type: 'string' },
+        'jit-warmup': { type: 'string' },
         rate: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -186,6 +193,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     mainCpu: intFlag('main-cpu', values['main-cpu'], 0, 4095),
     writerCpu: intFlag('writer-cpu', values['writer-cpu'], 0, 4095),
     lockMemory: choiceFlag('lock-memory', values['lock-memory'], ['all', 'on-fault'] as const),
+    jitWarmup: intFlag('jit-warmup', values['jit-warmup'], 0, 100),
     progress: process.stderr.isTTY ? (m: string) => process.stderr.write(`\x1b[2K\r${m}…`) : undefined,
   };
 

@@ -64,6 +64,8 @@ function checkShape(r: BenchResult, ops: number): void {
   expect(st.new + st.partially_filled + st.filled + st.cancelled + st.rejected).toBe(ops);
   expect(r.throughput.seconds).toBeGreaterThan(0);
   expect(r.throughput.commandsPerSec).toBeCloseTo(ops / r.throughput.seconds, 0);
+  expect(r.throughput.warmupPassesPerSec).toHaveLength(r.config.jitWarmup);
+  for (const x of r.throughput.warmupPassesPerSec) expect(x > 0 && Number.isFinite(x)).toBe(true);
   const l = r.latencyNs;
   expect(l.count).toBe(ops);
   for (const v of [l.min, l.p50, l.p99, l.p999, l.max]) expect(Number.isInteger(v) && v >= 1).toBe(true);
@@ -195,6 +197,26 @@ describe('durabook bench --json', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('writer CPU needs durability');
     expect(cli(['bench', '--ops', '1000', '--main-cpu', '100000']).code).toBe(2);
+  });
+
+  it('--jit-warmup: the passes run before the measured ones reach the result; 0 runs none', () => {
+    const r = benchJson(['--ops', '3000', '--resting', '300']);
+    expect(r.config.jitWarmup).toBe(2);
+    checkShape(r, 3000);
+    const none = benchJson(['--ops', '3000', '--resting', '300', '--jit-warmup', '0']);
+    expect(none.config.jitWarmup).toBe(0);
+    checkShape(none, 3000);
+    // Same commands either way: the warm-up passes change nothing the measured pass reports.
+    expect(none.counts).toEqual(r.counts);
+    const three = benchJson(['--ops', '3000', '--resting', '300', '--jit-warmup', '3', '--api', 'batch']);
+    checkShape(three, 3000);
+    expect(three.throughput.warmupPassesPerSec).toHaveLength(3);
+    const text = cli(['bench', '--ops', '2000', '--resting', '200', '--jit-warmup', '1']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/JIT warm-up +[\d.]+[kM]\/s +\(/);
+    const bad = cli(['bench', '--ops', '1000', '--jit-warmup', '-1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--jit-warmup');
   });
 
   it('--lock-memory: what was locked reaches the config; a bad mode is a usage error', () => {
