@@ -5,8 +5,9 @@
 //   0. JIT warm-up (--jit-warmup N, default 2): the measured commands back to back, as pass 1,
 //      N times, timed but not counted. The first pass of a fresh process runs while V8 is still
 //      compiling and re-compiling the loop (type feedback from the warmup's passive orders does
-//      not cover trades; the first close() of an engine deoptimizes code that relied on its
-//      fields), on the same two cores. Measured (per-call, async WAL, pinned): the first pass
+//      not cover trades; seen with --trace-deopt: a process's first engine close() throws the
+//      optimized loop away once, as does, with a WAL, its first recursive rmSync, inside Node),
+//      on the same two cores. Measured (per-call, async WAL, pinned): the first pass
 //      9-14% below the third, the second within 0-5% of it. Their rates are reported (the
 //      first: what a fresh process's first second gets); their results must equal pass 1's.
 //   1. throughput: the measured commands back to back, no timers in the loop; with a WAL, also
