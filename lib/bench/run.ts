@@ -61,7 +61,7 @@ export interface BenchOptions {
   writerCpu?: number;
   /** lockMemory(mode) for the run (undone at its end). */
   lockMemory?: MemoryLockMode;
-  /** Untimed-for-the-result passes before the measured ones, so that the JIT has settled. Default 2. */
+  /** Passes of the measured commands before the measured ones (timed, not counted), so that the JIT has settled. Default 2. */
   jitWarmup?: number;
   /** Progress messages (the CLI passes one only when stderr is a TTY). */
   progress?: (message: string) => void;
@@ -272,6 +272,11 @@ async function openSession(
   return { engine, dir, names, driver };
 }
 
+/** Commands [from, to) back to back through the session's API, no timers; returns the last seq. */
+function runBackToBack(s: Session, w: Workload, from: number, to: number, t: Tally): number {
+  return s.driver ? s.driver.run(from, to, t) : runCalls(s.engine, w, s.names, from, to, t);
+}
+
 async function closeSession(s: Session): Promise<DirSize | null> {
   await s.engine.close();
   if (s.dir === undefined) return null;
@@ -451,7 +456,7 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
     const ws = await openSession(w, durability, api, batchSize, o.writerCpu);
     const wt = newTally();
     const w0 = performance.now();
-    const seq = ws.driver ? ws.driver.run(from, to, wt) : runCalls(ws.engine, w, ws.names, from, to, wt);
+    const seq = runBackToBack(ws, w, from, to, wt);
     warmupPassesPerSec.push(n / ((performance.now() - w0) / 1000));
     warmupTallies.push(wt);
     if (durability !== 'none') await ws.engine.durable(seq);
@@ -466,7 +471,7 @@ async function measure(o: BenchOptions, workload: Workload | undefined, batchSiz
   const writerBefore = s.engine.walStats();
   const ticksT = readCpuTicks();
   const t0 = performance.now();
-  const lastSeq = s.driver ? s.driver.run(from, to, tally) : runCalls(s.engine, w, s.names, from, to, tally);
+  const lastSeq = runBackToBack(s, w, from, to, tally);
   const t1 = performance.now();
   const throughputSteal = stealBetween(ticksT, readCpuTicks());
   // Same commands into the same configuration: every pass must have reported the same.
